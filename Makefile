@@ -1,0 +1,47 @@
+# Developer tasks, one command each. PY is the project's venv; `make venv` creates it.
+PY ?= .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test test-fast fmt lint typecheck wheel clean bench
+
+venv: .venv/.installed
+
+.venv/.installed: pyproject.toml CMakeLists.txt $(wildcard _native/*.pyx)
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --disable-pip-version-check -U pip
+	$(PY) -m pip install -q --disable-pip-version-check scikit-build-core cython
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e '.[dev]'
+	touch $@
+
+## Run the bundled example model once, in this environment (no container engine).
+demo: venv
+	cd examples/hello-world && ../../.venv/bin/cog predict --local -i text=world
+
+## The whole test suite (unit, integration, reference and container tests).
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Everything but the container and reference tests.
+test-fast: venv
+	$(PY) -m pytest -m "not container and not reference" $(PYTEST_ARGS)
+
+fmt: venv
+	$(PY) -m ruff format cog runtime _native benchmarks tests
+	$(PY) -m ruff check --fix cog runtime _native benchmarks tests
+
+lint: venv
+	$(PY) -m ruff check cog runtime _native benchmarks tests
+	$(PY) -m ruff format --check cog runtime _native benchmarks tests
+
+typecheck: venv
+	$(PY) -m mypy
+
+wheel: venv
+	$(PY) -m pip wheel --no-deps -w dist .
+
+bench: venv
+	$(PY) -m pytest benchmarks --benchmark-only
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .benchmarks *.egg-info
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,16 @@
+"""Typed interface shared by the compiled frames module and its pure twin."""
+
+from typing import Any
+
+import msgspec
+
+VERSION: int
+PREFIX_SIZE: int
+
+class FrameError(ValueError): ...
+
+class FrameCodec:
+    def __init__(self, decoders: dict[int, msgspec.msgpack.Decoder[Any]]) -> None: ...
+    def encode(self, kind: int, tag: int, body: Any, flags: int = 0) -> bytearray: ...
+    def peek(self, frame: Any) -> tuple[int, int, int]: ...
+    def decode(self, frame: Any) -> tuple[int, int, int, Any]: ...
