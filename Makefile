@@ -33,8 +33,13 @@ lint: venv
 	$(PY) -m ruff check cog runtime _native benchmarks tests
 	$(PY) -m ruff format --check cog runtime _native benchmarks tests
 
+# mypy sees the package as installed: cog/ with runtime/ and _native/ mapped into it.
 typecheck: venv
-	$(PY) -m mypy
+	rm -rf build/typecheck && mkdir -p build/typecheck/cog
+	for f in cog/*; do ln -s ../../../$$f build/typecheck/cog/; done
+	ln -s ../../../runtime build/typecheck/cog/runtime
+	ln -s ../../../_native build/typecheck/cog/_native
+	cd build/typecheck && ../../$(PY) -m mypy --config-file ../../pyproject.toml -p cog
 
 wheel: venv
 	$(PY) -m pip wheel --no-deps -w dist .

@@ -33,7 +33,9 @@ def reference_python(version: str) -> Path:
     A lock file makes concurrent test workers share one install.
     """
     if version not in _PACKAGES:
-        raise ValueError(f"no reference install known for cog {version}; known: {sorted(_PACKAGES)}")
+        raise ValueError(
+            f"no reference install known for cog {version}; known: {sorted(_PACKAGES)}"
+        )
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     venv = root / f"cog-{version}"
@@ -44,8 +46,15 @@ def reference_python(version: str) -> Path:
         if not marker.exists():
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
             subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                 *_PACKAGES[version]],
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    *_PACKAGES[version],
+                ],
                 check=True,
             )
             marker.write_text(" ".join(_PACKAGES[version]) + "\n")
