@@ -1,0 +1,297 @@
+"""The one place that speaks the Docker Engine API (Docker, or Podman's compatible service)."""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from cog.engine.errors import BuildError, EngineError
+
+# "Step 3/9 : RUN ..." (Docker's classic builder) and "STEP 3/9: RUN ..." (buildah/Podman).
+_STEP_LINE = re.compile(r"^(?:STEP|Step) \d+/\d+ ?:")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image_id: str
+    tag: str | None
+
+
+class RunningContainer:
+    """A detached container: its published port, its logs, and a way to stop it."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._log_thread: threading.Thread | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self._container.id)
+
+    def host_port(self, container_port: int = 5000) -> int:
+        """The loopback port the engine published for `container_port`."""
+        self._container.reload()
+        bindings = (self._container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
+        for binding in bindings.get(f"{container_port}/tcp") or []:
+            if binding.get("HostPort"):
+                return int(binding["HostPort"])
+        raise EngineError(f"container {self.id[:12]} has no published port for {container_port}")
+
+    def is_running(self) -> bool:
+        try:
+            self._container.reload()
+        except docker.errors.NotFound:
+            return False
+        return self._container.status in ("created", "running")
+
+    def exit_code(self) -> int | None:
+        try:
+            self._container.reload()
+        except docker.errors.NotFound:
+            return None
+        state = self._container.attrs.get("State") or {}
+        return None if state.get("Running") else int(state.get("ExitCode", 0))
+
+    def stream_logs(self, sink: IO[str] | None = None) -> None:
+        """Copy the container's stdout and stderr to `sink` (stderr) from a background thread."""
+        out = sink if sink is not None else sys.stderr
+
+        def pump() -> None:
+            try:
+                for chunk in self._container.logs(stream=True, follow=True):
+                    out.write(chunk.decode("utf-8", "replace"))
+                    out.flush()
+            except (docker.errors.APIError, OSError, ValueError):
+                return
+
+        self._log_thread = threading.Thread(target=pump, name="container-logs", daemon=True)
+        self._log_thread.start()
+
+    def logs(self) -> str:
+        try:
+            return bytes(self._container.logs()).decode("utf-8", "replace")
+        except docker.errors.APIError:
+            return ""
+
+    def wait(self) -> int:
+        result = self._container.wait()
+        return int(result.get("StatusCode", 1))
+
+    def stop(self, timeout: int = 5) -> None:
+        try:
+            self._container.stop(timeout=timeout)
+        except docker.errors.APIError:
+            pass
+        self.remove()
+
+    def remove(self) -> None:
+        try:
+            self._container.remove(force=True)
+        except docker.errors.APIError:
+            pass
+
+
+class Engine:
+    """A connected engine. `name` says which one (docker or podman) for messages."""
+
+    def __init__(self, client: docker.DockerClient, name: str, base_url: str) -> None:
+        self.client = client
+        self.name = name
+        self.base_url = base_url
+
+    def ping(self) -> None:
+        self.client.ping()
+
+    # Images -------------------------------------------------------------------------------
+
+    def build(
+        self,
+        context_dir: str,
+        dockerfile: str,
+        *,
+        tag: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        no_cache: bool = False,
+        on_line: Callable[[str], None] | None = None,
+    ) -> BuildResult:
+        """Build `dockerfile` (a path inside `context_dir`) and return the image id.
+
+        Every output line goes to `on_line` as it arrives; on failure the BuildError carries
+        the log of the failing step so the user sees why without re-running."""
+        step_log: list[str] = []
+        image_id: str | None = None
+        try:
+            stream: Iterator[dict[str, Any]] = self.client.api.build(
+                path=context_dir,
+                dockerfile=dockerfile,
+                tag=tag,
+                labels=dict(labels or {}),
+                nocache=no_cache,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                platform="linux/amd64",
+            )
+            for event in stream:
+                if "error" in event or "errorDetail" in event:
+                    message = str(
+                        event.get("error") or (event.get("errorDetail") or {}).get("message")
+                    )
+                    raise BuildError(_failure_message(message, step_log), "".join(step_log))
+                text = event.get("stream")
+                if text:
+                    for line in text.splitlines(keepends=True):
+                        if _STEP_LINE.match(line):
+                            step_log = []
+                        step_log.append(line)
+                        if on_line is not None:
+                            on_line(line)
+                aux = event.get("aux")
+                if isinstance(aux, dict) and aux.get("ID"):
+                    image_id = str(aux["ID"])
+        except docker.errors.APIError as exc:
+            raise BuildError(
+                _failure_message(_api_message(exc), step_log), "".join(step_log)
+            ) from exc
+        if image_id is None and tag:
+            image_id = self.image_id(tag)
+        if image_id is None:
+            raise BuildError(_failure_message("the engine reported no image id", step_log))
+        return BuildResult(image_id=image_id, tag=tag)
+
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return str(self.client.images.get(ref).id)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot inspect image {ref}: {_api_message(exc)}") from exc
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        try:
+            image = self.client.images.get(ref)
+        except docker.errors.ImageNotFound as exc:
+            raise EngineError(f"image {ref} not found") from exc
+        config = image.attrs.get("Config") or {}
+        return dict(config.get("Labels") or {})
+
+    def tag(self, image: str, ref: str) -> None:
+        repository, _, tag = _split_ref(ref)
+        if not self.client.api.tag(image, repository, tag or "latest"):
+            raise EngineError(f"cannot tag {image} as {ref}")
+
+    def remove_image(self, ref: str) -> None:
+        try:
+            self.client.images.remove(ref, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+
+    def pull(self, ref: str) -> str:
+        repository, _, tag = _split_ref(ref)
+        try:
+            image = self.client.images.pull(repository, tag=tag or "latest")
+        except docker.errors.APIError as exc:
+            raise EngineError(f"cannot pull {ref}: {_api_message(exc)}") from exc
+        return str(image.id)
+
+    def push(self, ref: str, on_line: Callable[[str], None] | None = None) -> None:
+        repository, _, tag = _split_ref(ref)
+        try:
+            for event in self.client.api.push(
+                repository, tag=tag or "latest", stream=True, decode=True
+            ):
+                if "error" in event or "errorDetail" in event:
+                    message = event.get("error") or (event.get("errorDetail") or {}).get("message")
+                    raise EngineError(f"push of {ref} failed: {message}")
+                if on_line is not None:
+                    status = event.get("status") or event.get("stream")
+                    if status:
+                        progress = event.get("progress") or ""
+                        layer = event.get("id") or ""
+                        on_line(" ".join(p for p in (layer, str(status), progress) if p) + "\n")
+        except docker.errors.APIError as exc:
+            raise EngineError(f"push of {ref} failed: {_api_message(exc)}") from exc
+
+    def login(self, registry: str, username: str, password: str) -> None:
+        try:
+            self.client.login(username=username, password=password, registry=registry, reauth=True)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"login to {registry} failed: {_api_message(exc)}") from exc
+
+    # Containers ---------------------------------------------------------------------------
+
+    def run_detached(
+        self,
+        image: str,
+        *,
+        command: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        ports: Mapping[int, tuple[str, int | None]] | None = None,
+        mounts: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        shm_size: str | None = None,
+        extra_hosts: Mapping[str, str] | None = None,
+        gpus: str | None = None,
+        stdin_open: bool = False,
+    ) -> RunningContainer:
+        """Start a container; `ports` maps container port -> (host interface, host port or
+        None for a free one); `mounts` maps host path -> container path (read-write)."""
+        device_requests = None
+        if gpus:
+            count = -1 if gpus == "all" else int(gpus) if gpus.isdigit() else -1
+            device_requests = [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+        try:
+            container = self.client.containers.run(
+                image,
+                command=list(command) if command is not None else None,
+                environment=dict(env or {}),
+                ports={f"{p}/tcp": binding for p, binding in (ports or {}).items()},
+                volumes={h: {"bind": c, "mode": "rw"} for h, c in (mounts or {}).items()},
+                working_dir=workdir,
+                shm_size=shm_size,
+                extra_hosts=dict(extra_hosts or {}) or None,
+                device_requests=device_requests,
+                stdin_open=stdin_open,
+                detach=True,
+            )
+        except docker.errors.ImageNotFound as exc:
+            raise EngineError(f"image {image} not found; build it with `cog build`") from exc
+        except docker.errors.APIError as exc:
+            raise EngineError(
+                f"cannot start a container from {image}: {_api_message(exc)}"
+            ) from exc
+        return RunningContainer(container)
+
+
+def _split_ref(ref: str) -> tuple[str, str, str | None]:
+    """`host:5000/name:tag` -> ("host:5000/name", ":", "tag"); digests are left whole."""
+    if "@" in ref:
+        return ref, "", None
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ":", ref[colon + 1 :]
+    return ref, "", None
+
+
+def _api_message(exc: docker.errors.APIError) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def _failure_message(message: str, step_log: list[str]) -> str:
+    step = next((line.strip() for line in step_log if _STEP_LINE.match(line)), None)
+    where = f" at {step}" if step else ""
+    tail = "".join(step_log[-40:]).rstrip()
+    text = f"Image build failed{where}: {message.strip()}"
+    if tail:
+        text += "\n\nOutput of the failing step:\n" + tail
+    return text
