@@ -356,6 +356,11 @@ class Config(BaseModel):
             for k, source in enumerate(weight.source):
                 _check_weight_source(f"weights[{i}].source[{k}]", source)
 
+    def to_document(self) -> dict[str, Any]:
+        """The config as a cog.yaml mapping (valid against the schema; for labels and debug)."""
+        document: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
+        return document
+
     @property
     def predict_ref(self) -> str | None:
         """The runner reference: `run`, or the deprecated `predict`."""

@@ -146,7 +146,8 @@ def _check(value: Any, schema: dict[str, Any], path: str, root: dict[str, Any]) 
         _check_mapping(value, schema, path, root)
     elif isinstance(value, list):
         if len(value) < schema.get("minItems", 0):
-            raise schema_error(path, f"must have at least {schema['minItems']} item(s)")
+            least = schema["minItems"]
+            raise schema_error(path, f"must have at least {least} item{'s' if least > 1 else ''}")
         if "items" in schema:
             for index, item in enumerate(value):
                 _check(item, schema["items"], _join(path, index), root)
