@@ -1,0 +1,1 @@
+"""Cog's in-image server entry point (`python -m cog.server.http`)."""

@@ -1,0 +1,170 @@
+"""Run the server: granian (embedded, RSGI) on this process's event loop, plus the worker pool.
+
+The HTTP port opens at once, so `/health-check` answers STARTING while setup runs. SIGTERM
+stops gracefully (running predictions finish) unless `--await-explicit-shutdown`, in which
+case only `POST /shutdown` or SIGINT stop the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from cog.runtime.settings import Settings, SettingsError, settings_from
+
+log = logging.getLogger("cog.runtime.serve")
+
+#: Printed once the port is open and setup has ended (succeeded or failed); tests wait for it.
+READY_LINE = "cog.runtime: serving on {host}:{port}"
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m cog.server.http`: settings from flags, environment and ./cog.yaml."""
+    try:
+        settings = settings_from(sys.argv[1:] if argv is None else argv, os.environ, os.getcwd())
+    except SettingsError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    return serve(settings)
+
+
+def serve_project(
+    project_dir: str | os.PathLike[str],
+    *,
+    port: int = 5000,
+    host: str = "127.0.0.1",
+    upload_url: str | None = None,
+    environ: dict[str, str] | None = None,
+) -> int:
+    """Serve a project directory in this environment (`cog serve --local`); blocks until stopped."""
+    env = dict(os.environ if environ is None else environ)
+    try:
+        settings = settings_from([], env, project_dir)
+    except SettingsError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    return serve(replace(settings, port=port, host=host, upload_url=upload_url))
+
+
+def serve(settings: Settings) -> int:
+    level = _LEVELS.get(os.environ.get("COG_LOG_LEVEL", "info").lower(), logging.INFO)
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(_serve(settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _serve(settings: Settings) -> int:
+    from granian.constants import Interfaces
+    from granian.server.embed import Server
+
+    from cog.runtime.front import FrontApp
+    from cog.runtime.front.app import SchemaError
+    from cog.runtime.front.health import touch_ready_file
+    from cog.runtime.pool import PoolSettings, WorkerPool
+
+    pool = WorkerPool(
+        PoolSettings(
+            predict_ref=settings.predict_ref,
+            train_ref=settings.train_ref,
+            mode=settings.mode,
+            project_dir=settings.project_dir,
+            max_concurrency=settings.max_concurrency,
+            workers=settings.workers,
+            setup_timeout=settings.setup_timeout,
+        )
+    )
+    try:
+        app = FrontApp(settings, pool)
+    except SchemaError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    server = Server(
+        app,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.RSGI,
+        websockets=False,
+        log_enabled=False,
+        backlog=1024,
+    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    hard_stop = asyncio.Event()
+
+    def on_sigterm() -> None:
+        if settings.await_explicit_shutdown:
+            log.info("SIGTERM ignored: --await-explicit-shutdown is set")
+            return
+        stop.set()
+
+    def on_sigint() -> None:
+        if stop.is_set():
+            hard_stop.set()
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+
+    server_task = asyncio.ensure_future(server.serve())
+    await asyncio.sleep(0)
+    if server_task.done():
+        return _bind_failure(server_task, settings)
+
+    async def start_pool() -> None:
+        await pool.start()
+        if pool.state == "READY" and settings.kubernetes:
+            await asyncio.to_thread(touch_ready_file, settings.ready_file)
+        print(READY_LINE.format(host=settings.host, port=settings.port), flush=True)
+
+    setup_task = asyncio.ensure_future(start_pool())
+    waiters = {
+        server_task,
+        asyncio.ensure_future(stop.wait()),
+        asyncio.ensure_future(app.shutdown_requested.wait()),
+    }
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if server_task.done():
+        return _bind_failure(server_task, settings)
+
+    log.info("shutting down: waiting for running predictions")
+    drain = asyncio.ensure_future(app.drain())
+    await asyncio.wait(
+        {drain, asyncio.ensure_future(hard_stop.wait())}, return_when=asyncio.FIRST_COMPLETED
+    )
+    setup_task.cancel()
+    server.stop()
+    await asyncio.wait({server_task}, timeout=10)
+    await pool.shutdown()
+    await app.close()
+    for task in waiters:
+        task.cancel()
+    return 0
+
+
+def _bind_failure(task: asyncio.Task[Any], settings: Settings) -> int:
+    exc = task.exception() if not task.cancelled() else None
+    if exc is not None:
+        message = str(exc)
+        if "in use" in message.lower() or isinstance(exc, OSError):
+            print(f"ERROR: Port {settings.port} is already in use", file=sys.stderr)
+        else:
+            print(f"ERROR: the HTTP server stopped: {exc}", file=sys.stderr)
+    return 1
