@@ -1,0 +1,1 @@
+"""The side-by-side load benchmark: this Cog server against the reference (`python -m benchmarks.load`)."""
