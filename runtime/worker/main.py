@@ -1,0 +1,147 @@
+"""A worker process: load the runner, run setup once, then serve predictions until told to stop.
+
+Started by the front as `python -m cog.runtime.worker '<json settings>'` (a fresh interpreter,
+never a fork of the front). It connects two channels to the front: `w<n>` carries predictions
+and everything the worker reports, `c<n>` carries cancels and health checks, served by a
+thread while the main thread is busy with user code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import os
+import signal
+import sys
+import traceback
+from typing import Any
+
+from cog.runtime import protocol
+from cog.runtime.transport import worker_channel
+from cog.runtime.worker.capture import FdCapture, LogRouter, RoutedStream
+from cog.runtime.worker.prediction import Reporter, error_text
+
+_PR_SET_PDEATHSIG = 1
+
+
+def main(argv: list[str]) -> None:
+    settings: dict[str, Any] = json.loads(argv[0])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a shell is for the front
+    _die_with_parent()
+
+    codec = protocol.worker_codec()
+    channel = worker_channel(settings["address"], b"w" + settings["peer"].encode())
+    control_channel = worker_channel(settings["address"], b"c" + settings["peer"].encode())
+
+    def emit(tag: int, source: str, line: str) -> None:
+        channel.send(codec.encode(protocol.LOG, tag, protocol.Log(source, line)))
+
+    router = LogRouter(emit)
+    capture = FdCapture(router)
+    sys.stdout = RoutedStream(router, 0, capture.real_fds[0], "<stdout>")
+    sys.stderr = RoutedStream(router, 1, capture.real_fds[1], "<stderr>")
+    reporter = Reporter(channel, codec, router, capture)
+
+    project_dir = settings["project_dir"]
+    os.chdir(project_dir)
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)
+
+    loop: asyncio.AbstractEventLoop | None = None
+    try:
+        runner, ready = _setup(settings)
+        if runner.is_async:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+        if runner.has_setup:
+            result = runner.setup()
+            if loop is not None and asyncio.iscoroutine(result):
+                loop.run_until_complete(result)  # the loop that will run the predictions
+    except BaseException as exc:
+        if not isinstance(exc, _SetupError):
+            traceback.print_exception(exc, file=sys.stderr)
+        capture.drain()
+        router.finish(0)
+        channel.send(
+            codec.encode(
+                protocol.READY, 0, protocol.Ready(error_text(exc), 0, None, False, False, False)
+            )
+        )
+        channel.close()
+        os._exit(1)
+
+    capture.drain()
+    router.finish(0)
+    router.in_setup = False
+    main_loop: Any
+    if loop is not None:
+        from cog.runtime.worker.async_loop import AsyncLoop
+
+        main_loop = AsyncLoop(runner, channel, codec, reporter, loop)
+    else:
+        from cog.runtime.worker.sync_loop import SyncLoop
+
+        main_loop = SyncLoop(runner, channel, codec, reporter)
+    from cog.runtime.worker.control import Control
+
+    Control(control_channel, codec, runner, main_loop.cancel_run, loop).start()
+    channel.send(codec.encode(protocol.READY, 0, ready))
+    main_loop.run_forever()
+    capture.drain()
+    channel.close()
+    os._exit(0)
+
+
+class _SetupError(Exception):
+    """A setup problem whose message says it all (no traceback needed)."""
+
+
+def _setup(settings: dict[str, Any]) -> tuple[Any, protocol.Ready]:
+    """Load the runner and describe it; the READY message is sent once setup() has run."""
+    from cog.loader import LoadError, load_runner
+
+    mode = settings["mode"]
+    ref = settings["predict_ref"] if mode == "predict" else settings["train_ref"]
+    if not ref:
+        raise _SetupError(f"no {mode} reference is configured")
+    try:
+        runner = load_runner(ref, settings["project_dir"], mode=mode)
+    except LoadError as exc:
+        print(str(exc), file=sys.stderr)
+        raise _SetupError(str(exc)) from None
+    slots = settings["max_concurrency"] or runner.concurrency_max or 1
+    if slots > 1 and not runner.is_async:
+        message = f"max_concurrency > 1 requires an async {runner.name} function"
+        print(message, file=sys.stderr)
+        raise _SetupError(message)
+    schema = _schema(settings)
+    return runner, protocol.Ready(
+        None,
+        slots,
+        schema,
+        bool(runner.streaming),
+        bool(runner.is_async),
+        bool(runner.has_healthcheck),
+    )
+
+
+def _schema(settings: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        from cog.schema import schema_for_project
+    except ImportError:
+        return None
+    result: dict[str, Any] = schema_for_project(
+        settings["project_dir"], settings["predict_ref"], settings["train_ref"]
+    )
+    return result
+
+
+def _die_with_parent() -> None:
+    """The kernel kills this worker when the front dies, so no orphan keeps a GPU."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:
+        os._exit(1)

@@ -1,0 +1,101 @@
+"""What sync and async predictions share: arguments in, outputs and results out."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from cog.runtime import protocol
+from cog.runtime.transport import WorkerChannel
+from cog.runtime.worker.capture import FdCapture, LogRouter
+
+
+def error_text(exc: BaseException) -> str:
+    """`str(exc)`, with the class name when that says nothing or it is not an Exception."""
+    text = str(exc)
+    if not isinstance(exc, Exception):
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text or type(exc).__name__
+
+
+class Reporter:
+    """Sends one worker's prediction events to the front."""
+
+    def __init__(
+        self, channel: WorkerChannel, codec: Any, router: LogRouter, capture: FdCapture
+    ) -> None:
+        self._send = channel.send
+        self._encode = codec.encode
+        self.router = router
+        self.capture = capture
+        self.output_dir = tempfile.mkdtemp(prefix="cog-output-")
+
+    def log(self, tag: int, source: str, line: str) -> None:
+        self._send(self._encode(protocol.LOG, tag, protocol.Log(source, line)))
+
+    def metric_sender(self, tag: int) -> Callable[[str, Any, str], None]:
+        def on_metric(name: str, value: Any, mode: str) -> None:
+            self._send(self._encode(protocol.METRIC, tag, protocol.Metric(name, value, mode)))
+
+        return on_metric
+
+    def output(self, tag: int, item: Any) -> None:
+        self._send(self._encode(protocol.OUTPUT, tag, self.encode(item)))
+
+    def done(
+        self,
+        tag: int,
+        status: str,
+        output: Any,
+        error: str | None,
+        metrics: dict[str, Any],
+        is_iterator: bool,
+        predict_time: float,
+    ) -> None:
+        body = protocol.Done(status, output, error, metrics, is_iterator, predict_time)
+        try:
+            frame = self._encode(protocol.DONE, tag, body)
+        except (TypeError, ValueError) as exc:  # metrics the wire cannot carry
+            body = protocol.Done("failed", None, error_text(exc), {}, is_iterator, predict_time)
+            frame = self._encode(protocol.DONE, tag, body)
+        self._send(frame)
+
+    def encode(self, value: Any) -> Any:
+        from cog.outputs import encode_output
+
+        return encode_output(value, self.file_hook)
+
+    def file_hook(self, value: Any) -> Any:
+        """Output files travel by path; file objects are written to the output dir first."""
+        if isinstance(value, os.PathLike):
+            return protocol.file_ext(os.path.abspath(os.fspath(value)))
+        if isinstance(value, io.IOBase):
+            name = os.path.basename(str(getattr(value, "name", "") or "output")) or "output"
+            target = tempfile.mkdtemp(dir=self.output_dir)
+            path = os.path.join(target, name)
+            if value.seekable():
+                value.seek(0)
+            with open(path, "wb") as out:
+                if isinstance(value, io.TextIOBase):
+                    out.write(value.read().encode("utf-8"))
+                else:
+                    shutil.copyfileobj(value, out)  # type: ignore[misc]
+            return protocol.file_ext(path)
+        raise TypeError(f"cannot send {type(value).__name__} as an output file")
+
+    def print_traceback(self, exc: BaseException) -> None:
+        """A failing prediction's traceback goes to its stderr, hence its logs."""
+        import sys
+
+        traceback.print_exception(exc, file=sys.stderr)
+
+
+def final_metrics(scope: Any) -> dict[str, Any]:
+    """The user metrics of a finished prediction, dotted names nested."""
+    metrics: dict[str, Any] = scope.metrics.as_dict()
+    return metrics
