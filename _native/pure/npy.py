@@ -127,10 +127,9 @@ def header_bytes(dtype: Any, shape: tuple[int, ...], fortran_order: bool = False
     if dtype.hasobject:
         raise NpyError(f"object arrays ({dtype}) cannot be written as .npy without pickle")
     descr = npformat.dtype_to_descr(dtype)
-    text = "{'descr': %r, 'fortran_order': %r, 'shape': %s, }" % (
-        descr,
-        bool(fortran_order),
-        _shape_text(tuple(int(n) for n in shape)),
+    shape_text = _shape_text(tuple(int(n) for n in shape))
+    text = (
+        f"{{'descr': {descr!r}, 'fortran_order': {bool(fortran_order)!r}, 'shape': {shape_text}, }}"
     )
     for (major, minor), (preamble, encoding) in _VERSIONS.items():
         try:
