@@ -15,7 +15,7 @@ from typing import Any
 from cog.runtime import protocol
 from cog.runtime.transport import WorkerChannel
 from cog.runtime.worker.capture import current_tag
-from cog.runtime.worker.prediction import Reporter, error_text, final_metrics
+from cog.runtime.worker.prediction import Reporter, arguments, error_text, final_metrics
 
 
 class AsyncLoop:
@@ -78,7 +78,6 @@ class AsyncLoop:
             self._loop.stop()
 
     async def _predict(self, tag: int, msg: protocol.Predict) -> None:
-        from cog.coercion import prepare_arguments
         from cog.scope import prediction_scope
 
         runner = self._runner
@@ -96,7 +95,7 @@ class AsyncLoop:
                 if tag in self._pending_cancels:
                     self._pending_cancels.discard(tag)
                     raise asyncio.CancelledError()
-                result = runner.method(**prepare_arguments(runner, msg.inputs))
+                result = runner.method(**arguments(runner, msg.inputs))
                 if inspect.isasyncgen(result):
                     is_iterator = True
                     async for item in result:

@@ -112,7 +112,7 @@ def _setup(settings: dict[str, Any]) -> tuple[Any, protocol.Ready]:
         raise _SetupError(str(exc)) from None
     slots = settings["max_concurrency"] or runner.concurrency_max or 1
     if slots > 1 and not runner.is_async:
-        message = f"max_concurrency > 1 requires an async {runner.name} function"
+        message = f"max_concurrency > 1 requires an async {runner.method_name} function"
         print(message, file=sys.stderr)
         raise _SetupError(message)
     schema = _schema(settings)

@@ -99,3 +99,16 @@ def final_metrics(scope: Any) -> dict[str, Any]:
     """The user metrics of a finished prediction, dotted names nested."""
     metrics: dict[str, Any] = scope.metrics.as_dict()
     return metrics
+
+
+def arguments(runner: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The model's keyword arguments from the validated inputs."""
+    from cog.coercion import prepare_arguments
+
+    try:
+        return prepare_arguments(runner, inputs)
+    except ModuleNotFoundError as exc:
+        # cog.schema's converters have not landed yet: pass the validated values as they are.
+        if exc.name != "cog.schema.annotations":
+            raise
+        return dict(inputs)

@@ -11,7 +11,7 @@ from cog.runtime import protocol
 from cog.runtime.transport import WorkerChannel
 from cog.runtime.worker.cancel import SyncCancel
 from cog.runtime.worker.capture import current_tag
-from cog.runtime.worker.prediction import Reporter, error_text, final_metrics
+from cog.runtime.worker.prediction import Reporter, arguments, error_text, final_metrics
 
 
 class SyncLoop:
@@ -37,7 +37,6 @@ class SyncLoop:
                 return
 
     def _predict(self, tag: int, msg: protocol.Predict) -> None:
-        from cog.coercion import prepare_arguments
         from cog.scope import prediction_scope
 
         runner = self._runner
@@ -54,7 +53,7 @@ class SyncLoop:
             try:
                 try:
                     cancel.begin(tag)
-                    result = runner.method(**prepare_arguments(runner, msg.inputs))
+                    result = runner.method(**arguments(runner, msg.inputs))
                     if is_iterator or inspect.isgenerator(result):
                         is_iterator = True
                         for item in result:
