@@ -2,6 +2,7 @@
 
 import mmap
 import random
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -90,8 +91,9 @@ def test_random_workload_keeps_invariants_and_matches_the_twin():
         free = compiled.free_ranges()
         assert free == pure.free_ranges()
         ranges = sorted([(o, s) for o, s in live.items()] + free)
-        assert all(a + s == b for (a, s), (b, _) in zip(ranges, ranges[1:]))  # tiles, no overlap
-        assert all(a + s < b for (a, s), (b, _) in zip(free, free[1:]))  # neighbours merged
+        assert all(a + s == b for (a, s), (b, _) in pairwise(ranges))  # tiles, no overlap
+        assert ranges[0][0] == 0 and sum(ranges[-1]) == 1 << 22
+        assert all(a + s < b for (a, s), (b, _) in pairwise(free))  # neighbours merged
         assert compiled.used == pure.used == sum(live.values())
 
 
