@@ -1,0 +1,136 @@
+"""The load benchmark runs end to end in --quick mode and writes a complete report.
+
+Asserts the report's structure, never its figures: timings belong to the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ROUND_KEYS = {
+    "round",
+    "duration_s",
+    "requests",
+    "ok",
+    "rps_ok",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "max_ms",
+    "non_2xx",
+    "socket_errors",
+    "cold_start_s",
+    "peak_rss_mib",
+    "generator_cpu_share",
+}
+SUMMARY_KEYS = {
+    "rps_ok",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "cold_start_s",
+    "peak_rss_mib",
+    "requests",
+    "ok",
+    "non_2xx",
+    "non_2xx_total",
+    "generator_cpu_share",
+}
+SCENARIOS = {"null-c1", "async-c32", "stream-sse", "file-4mib"}
+
+pytestmark = [
+    pytest.mark.reference,
+    pytest.mark.skipif(
+        shutil.which("wrk") is None, reason="wrk not installed (apt-get install wrk)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("matplotlib", reason="matplotlib (benchmark-only dependency) not installed")
+    out = tmp_path_factory.mktemp("load")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load", "--quick", "--results", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
+
+
+def test_report_json_structure(results: Path) -> None:
+    doc = json.loads((results / "report.json").read_text())
+    assert doc["config"] == {"rounds": 1, "duration_s": 1, "warmup_s": 0, "quick": True}
+    assert set(doc["machine"]) == {"cpu", "cores", "memory_gib", "kernel", "python"}
+    assert doc["load_generator"]["tool"].startswith("wrk")
+    ceiling = doc["load_generator"]["ceiling"]
+    assert set(ceiling) == {"1", "32"}
+    for c in ceiling.values():
+        assert set(c) == {"concurrency", "rps", "p50_ms", "generator_cpu_share"}
+        assert c["rps"] > 0
+    assert set(doc["servers"]) == {"cogpy", "reference"}
+    assert set(doc["scenarios"]) == SCENARIOS
+    for name, sc in doc["scenarios"].items():
+        assert set(sc) == {
+            "description",
+            "concurrency",
+            "request_bytes",
+            "sides",
+            "ratios",
+            "goals",
+        }
+        assert set(sc["sides"]) == {"cogpy", "reference"}, name
+        # The reference is installed and must always be measured.
+        ref = sc["sides"]["reference"]
+        assert "error" not in ref, ref.get("error")
+        for side in sc["sides"].values():
+            if "error" in side:
+                assert side["error_summary"]
+                continue
+            assert len(side["rounds"]) == 1
+            assert set(side["rounds"][0]) == ROUND_KEYS
+            assert set(side["summary"]) == SUMMARY_KEYS
+            assert side["summary"]["requests"] > 0
+            assert side["summary"]["cold_start_s"] > 0
+            assert side["summary"]["peak_rss_mib"] > 0
+        if "error" in sc["sides"]["cogpy"]:
+            assert sc["ratios"] is None
+        else:
+            assert set(sc["ratios"]) == {
+                "rps_ok",
+                "p50_ms",
+                "p90_ms",
+                "p99_ms",
+                "cold_start_s",
+                "peak_rss_mib",
+            }
+        for goal in sc["goals"].values():
+            assert goal["verdict"] in {"met", "missed", "n/a"}
+    assert set(doc["scenarios"]["null-c1"]["goals"]) == {"rps_ratio", "p99_ratio", "zero_non_2xx"}
+
+
+def test_markdown_table(results: Path) -> None:
+    md = (results / "report.md").read_text()
+    assert md.startswith("| scenario | server | ok req/s |")
+    for name in SCENARIOS:
+        assert f"| {name} | reference |" in md
+        assert f"| {name} | cogpy |" in md
+    assert "Load generator ceiling" in md
+
+
+def test_plot_and_raw_latencies(results: Path) -> None:
+    assert (results / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with np.load(results / "latencies.npz") as raw:
+        assert {f"{s}/reference" for s in SCENARIOS} <= set(raw.files)
+        assert all(len(raw[f"{s}/reference"]) > 0 for s in SCENARIOS)
