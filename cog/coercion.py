@@ -9,8 +9,12 @@ The edge validates every request, so each schema is compiled once into per-field
 from __future__ import annotations
 
 import copy
+import enum
+import io
 import json
 import math
+import os
+import pathlib
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cog.input import InputType
     from cog.loader import Runner
 
 __all__ = [
@@ -36,7 +41,14 @@ class InputValidationError(Exception):
 
     def __init__(self, detail: list[dict[str, Any]]) -> None:
         self.detail = detail
-        super().__init__("; ".join(entry["msg"] for entry in detail))
+        super().__init__("; ".join(_summary(entry) for entry in detail))
+
+
+def _summary(entry: dict[str, Any]) -> str:
+    """One entry as a line for logs and the CLI; a bare "Field required" gets its field name."""
+    if entry["msg"] == "Field required":
+        return f"{entry['loc'][-1]}: Field required"
+    return str(entry["msg"])
 
 
 class _Invalid(Exception):
@@ -133,15 +145,19 @@ def file_fields(schema: dict[str, Any], component: str = "Input") -> dict[str, b
     return out
 
 
-def prepare_arguments(runner: Runner, values: dict[str, Any]) -> dict[str, Any]:
-    """Turn validated JSON values into the Python values the runner's signature asks for."""
-    from cog.schema.annotations import converter_for
+def prepare_arguments(
+    runner: Runner, values: dict[str, Any], *, downloads: list[pathlib.Path] | None = None
+) -> dict[str, Any]:
+    """Turn validated JSON values into the Python values the runner's signature asks for.
 
-    args: dict[str, Any] = {}
-    for name, field in runner.inputs.items():
-        if name in values:
-            args[name] = converter_for(field.annotation)(values[name])
-    return args
+    Path inputs become `cog.Path` (URLs are downloaded to temporary files, appended to
+    `downloads` so the caller can remove them after the prediction), File inputs file
+    objects, Secret inputs `Secret`, float inputs floats, ndarray inputs numpy arrays,
+    Enum-annotated inputs their members; choices stay plain values.
+    """
+    converters = _converters(runner)
+    sink = downloads if downloads is not None else []
+    return {name: converters[name](values[name], sink) for name in runner.inputs if name in values}
 
 
 # --------------------------------------------------------------------------- compilation
@@ -477,6 +493,132 @@ def _shape_fits(actual: tuple[int, ...], wanted: list[int | None]) -> bool:
     return len(actual) == len(wanted) and all(
         w is None or w == a for a, w in zip(actual, wanted, strict=True)
     )
+
+
+# --------------------------------------------------------------------------- conversion
+
+Converter = Callable[[Any, list[pathlib.Path]], Any]
+_converter_cache: dict[int, tuple[Runner, dict[str, Converter]]] = {}
+
+
+def _converters(runner: Runner) -> dict[str, Converter]:
+    """Per-input converters, built once per runner (the worker calls this per prediction)."""
+    hit = _converter_cache.get(id(runner))
+    if hit is not None and hit[0] is runner:
+        return hit[1]
+    built = {name: _converter(field.type) for name, field in runner.inputs.items()}
+    with _cache_lock:
+        _converter_cache[id(runner)] = (runner, built)
+    return built
+
+
+def _converter(tpe: InputType) -> Converter:
+    element = _element_converter(tpe)
+    if tpe.is_list:
+        inner = element
+
+        def each(value: Any, sink: list[pathlib.Path]) -> Any:
+            return [inner(item, sink) for item in value]
+
+        element = each
+    if not tpe.nullable:
+        return element
+    inner_nullable = element
+
+    def nullable(value: Any, sink: list[pathlib.Path]) -> Any:
+        return None if value is None else inner_nullable(value, sink)
+
+    return nullable
+
+
+def _element_converter(tpe: InputType) -> Converter:
+    kind = tpe.kind
+    if kind == "float":
+        return _to_float
+    if kind == "path":
+        return _to_path
+    if kind == "file":
+        return _to_file
+    if kind == "secret":
+        return _to_secret
+    if kind == "ndarray":
+        return _ndarray_converter(tpe)
+    if kind == "custom" and tpe.coder is not None:
+        decode = tpe.coder.decode
+        return lambda value, sink: decode(value)
+    if isinstance(tpe.python_type, type) and issubclass(tpe.python_type, enum.Enum):
+        members = tpe.python_type
+        return lambda value, sink: value if isinstance(value, members) else members(value)
+    return _unchanged
+
+
+def _unchanged(value: Any, sink: list[pathlib.Path]) -> Any:
+    return value
+
+
+def _to_float(value: Any, sink: list[pathlib.Path]) -> Any:
+    return float(value) if type(value) is int else value
+
+
+def _to_path(value: Any, sink: list[pathlib.Path]) -> Any:
+    from cog.types import Path, URLPath
+
+    path = Path.validate(value)
+    if isinstance(path, URLPath):
+        local = path.convert()
+        sink.append(local)
+        return local
+    return path if isinstance(path, Path) else Path(path)
+
+
+def _to_file(value: Any, sink: list[pathlib.Path]) -> Any:
+    from cog.types import File
+
+    if isinstance(value, (str, os.PathLike)) and not _is_url(str(value)):
+        return open(value, "rb")  # noqa: SIM115 - the model owns the file object
+    return File.validate(value)
+
+
+def _to_secret(value: Any, sink: list[pathlib.Path]) -> Any:
+    from cog.types import Secret
+
+    return value if isinstance(value, Secret) else Secret(value)
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("data:", "http://", "https://"))
+
+
+def _ndarray_converter(tpe: InputType) -> Converter:
+    from cog.schema.ndarray import spec_from_metadata
+
+    dtype = spec_from_metadata(tpe.metadata).dtype
+
+    def convert(value: Any, sink: list[pathlib.Path]) -> Any:
+        import numpy
+
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            array = numpy.load(io.BytesIO(value), allow_pickle=False)
+        elif isinstance(value, (str, os.PathLike)):
+            array = _load_npy(str(value))
+        else:
+            array = value
+        return numpy.asarray(array, dtype=dtype)
+
+    return convert
+
+
+def _load_npy(source: str) -> Any:
+    """An array from a `.npy` data URL, http(s) URL or local file."""
+    import numpy
+
+    from cog.types import URLFile, decode_data_url
+
+    if source.startswith("data:"):
+        return numpy.load(io.BytesIO(decode_data_url(source)[1]), allow_pickle=False)
+    if source.startswith(("http://", "https://")):
+        return numpy.load(io.BytesIO(URLFile(source).read()), allow_pickle=False)
+    return numpy.load(source, allow_pickle=False)
 
 
 # --------------------------------------------------------------------------- messages
