@@ -39,6 +39,9 @@ environment:
   - A=x=y
 """
 
+# Deprecated keys appear on purpose; the warnings themselves are tested in test_errors.py.
+pytestmark = pytest.mark.filterwarnings("ignore::cog.config.ConfigWarning")
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:

@@ -65,6 +65,9 @@ INVALID: list[dict[str, Any]] = [
     {"weights": [{"name": "w", "target": "/w", "source": {"uri": "x", "more": 1}}]},
 ]
 
+# Deprecated keys appear on purpose; the warnings themselves are tested in test_errors.py.
+pytestmark = pytest.mark.filterwarnings("ignore::cog.config.ConfigWarning")
+
 
 @pytest.fixture(scope="module")
 def validator() -> Any:
@@ -79,7 +82,6 @@ def test_packaged_schema_is_cogs(validator: Any) -> None:
     assert json.loads(upstream.read_text()) == validator.schema
 
 
-@pytest.mark.filterwarnings("ignore::cog.config.ConfigWarning")
 @pytest.mark.parametrize("document", VALID, ids=[json.dumps(d)[:60] for d in VALID])
 def test_valid_documents(validator: Any, document: dict[str, Any]) -> None:
     assert list(validator.iter_errors(document)) == []

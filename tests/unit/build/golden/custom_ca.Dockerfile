@@ -1,0 +1,23 @@
+#syntax=docker/dockerfile:1.4
+FROM python:3.11-slim
+ENV DEBIAN_FRONTEND=noninteractive
+ENV PYTHONUNBUFFERED=1
+ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin
+ENV NVIDIA_DRIVER_CAPABILITIES=all
+COPY .cog/build/cog-ca.crt /usr/local/share/ca-certificates/cog-ca.crt
+RUN if command -v update-ca-certificates >/dev/null 2>&1; then update-ca-certificates >/dev/null 2>&1; else mkdir -p /etc/ssl/certs && cat /usr/local/share/ca-certificates/cog-ca.crt >> /etc/ssl/certs/ca-certificates.crt; fi
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+ENV REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update -qq && apt-get install -qqy --no-install-recommends tini && rm -rf /var/lib/apt/lists/* && ln -sf /usr/bin/tini /sbin/tini
+ENTRYPOINT ["/sbin/tini", "--"]
+COPY .cog/build/requirements.txt /tmp/requirements.txt
+RUN --mount=type=cache,target=/root/.cache/pip python -m pip install --disable-pip-version-check --cache-dir /root/.cache/pip -r /tmp/requirements.txt
+COPY .cog/build/cogpy-0.1.0-cp311-cp311-linux_x86_64.whl /tmp/cogpy-0.1.0-cp311-cp311-linux_x86_64.whl
+RUN --mount=type=cache,target=/root/.cache/pip python -m pip install --disable-pip-version-check --cache-dir /root/.cache/pip /tmp/cogpy-0.1.0-cp311-cp311-linux_x86_64.whl
+RUN find / -type f -name "*python*.so" -printf "%h\n" | sort -u > /etc/ld.so.conf.d/cog.conf && ldconfig
+WORKDIR /src
+EXPOSE 5000
+ENV COG_PREDICT_TYPE_STUB="predict.py:Predictor"
+CMD ["python", "-m", "cog.server.http"]
+COPY . /src
