@@ -32,6 +32,9 @@ _ITERATORS = {
     collections.abc.Iterable,
     collections.abc.AsyncIterable,
 }
+_KEY_QUALIFIERS = {
+    q for q in (getattr(typing, "NotRequired", None), getattr(typing, "Required", None)) if q
+}
 _CONCATENATE = {ConcatenateIterator, AsyncConcatenateIterator}
 _SCALARS: dict[Any, dict[str, Any]] = {
     str: {"type": "string"},
@@ -85,6 +88,8 @@ class _Builder:
         return self.schema(tpe)
 
     def schema(self, tpe: Any) -> dict[str, Any]:
+        if typing.get_origin(tpe) in _KEY_QUALIFIERS:  # TypedDict NotRequired[T] / Required[T]
+            return self.schema(typing.get_args(tpe)[0])
         if typing.get_origin(tpe) is typing.Annotated:
             inner = typing.get_args(tpe)[0]
             if is_opaque(tpe):
@@ -210,8 +215,10 @@ def _object_fields(tpe: type) -> list[_ObjectField] | None:
 def _hints(tpe: type) -> dict[str, Any]:
     try:
         return typing.get_type_hints(tpe, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to raw annotations
-        return dict(getattr(tpe, "__annotations__", {}))
+    except Exception as exc:
+        raise OutputTypeError(
+            f"cannot resolve the field annotations of output type {tpe.__name__}: {exc}"
+        ) from None
 
 
 def _is_union(tpe: Any) -> bool:
