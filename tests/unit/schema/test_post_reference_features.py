@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Optional, Union
+from typing import Any
 
 import pytest
 
@@ -342,10 +342,10 @@ class Unresolvable(BaseModel):
 @pytest.mark.parametrize(
     ("annotation", "message"),
     [
-        (Optional[str], "output must not be Optional"),
-        (Union[str, int], "output must not be a union"),
+        (str | None, "output must not be Optional"),
+        (str | int, "output must not be a union"),
         (ConcatenateIterator[int], "ConcatenateIterator must have str element"),
-        (Iterator[Optional[str]], "iterator element must not be Optional or a list"),
+        (Iterator[str | None], "iterator element must not be Optional or a list"),
         (set, "unsupported output type: set"),
         (list[frozenset], "unsupported output type: frozenset"),
         (Unresolvable, "cannot resolve the field annotations of output type Unresolvable"),
