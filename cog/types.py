@@ -10,9 +10,7 @@ import io
 import mimetypes
 import os
 import pathlib
-import shutil
 import sys
-import tempfile
 import urllib.parse
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterator
@@ -270,6 +268,9 @@ class URLPath(pathlib.PosixPath):
     def convert(self) -> Path:
         """Download into `NamedTemporaryFile(suffix=<filename>)` (once) and return its path."""
         if self._local is None:
+            import shutil
+            import tempfile
+
             with tempfile.NamedTemporaryFile(suffix=self.filename, delete=False) as dest:
                 shutil.copyfileobj(self.fileobj, dest)
             self._local = Path(dest.name)
