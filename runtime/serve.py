@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -123,6 +124,9 @@ async def _serve(settings: Settings) -> int:
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     loop.add_signal_handler(signal.SIGINT, on_sigint)
 
+    if not _port_free(settings.host, settings.port):
+        print(f"ERROR: Port {settings.port} is already in use", file=sys.stderr)
+        return 1
     server_task = asyncio.ensure_future(server.serve())
     await asyncio.sleep(0)
     if server_task.done():
@@ -157,6 +161,18 @@ async def _serve(settings: Settings) -> int:
     for task in waiters:
         task.cancel()
     return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    """granian binds with SO_REUSEPORT, which would silently share a port already in use."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _bind_failure(task: asyncio.Task[Any], settings: Settings) -> int:

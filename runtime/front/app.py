@@ -368,7 +368,8 @@ class FrontApp:
             if ran:
                 self._wake_waiter()
             if tmpdir is not None:
-                self._background(self.files.remove_dir(tmpdir))
+                # removed before a sync response goes out; shielded so a cancel cannot skip it
+                await asyncio.shield(self.files.remove_dir(tmpdir))
 
     async def _complete(self, prediction: Prediction, outcome: Any) -> None:
         status, error = outcome.status, outcome.error

@@ -1,0 +1,1 @@
+"""Real helper processes and servers for integration tests."""
