@@ -55,12 +55,14 @@ class ZmqFront:
         try:
             sock.send(peer, zmq.SNDMORE | _NOBLOCK)
             sock.send(header, _NOBLOCK)
+            sent = True
         except zmq.ZMQError:  # EHOSTUNREACH: that worker is not (or no longer) connected
+            sent = False
+        if sock.closed:
             return False
-        finally:
-            if cast(int, sock.getsockopt(_EVENTS)) & _POLLIN:
-                self._schedule_drain()
-        return True
+        if cast(int, sock.getsockopt(_EVENTS)) & _POLLIN:
+            self._schedule_drain()
+        return sent
 
     def _schedule_drain(self) -> None:
         if not self._drain_scheduled and self._loop is not None:
