@@ -330,3 +330,16 @@ class _OpaqueMarker:
 
 
 Opaque = _OpaqueMarker()
+
+
+def __getattr__(name: str) -> Any:
+    # Cog <= 0.16 defined these in `cog.types`; old models still import them from here.
+    if name in ("Input", "FieldInfo"):
+        import cog.input
+
+        return getattr(cog.input, name)
+    if name == "ExperimentalFeatureWarning":
+        import cog
+
+        return cog.ExperimentalFeatureWarning
+    raise AttributeError(f"module 'cog.types' has no attribute {name!r}")

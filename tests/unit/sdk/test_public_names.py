@@ -140,3 +140,11 @@ def test_star_import_works():
     with warnings.catch_warnings():
         exec("from cog import *", namespace)  # noqa: S102
     assert namespace["BaseRunner"] is cog.BaseRunner
+
+
+def test_legacy_names_in_cog_types():
+    from cog.types import FieldInfo, Input
+
+    assert Input is cog.Input and FieldInfo is cog.FieldInfo
+    with pytest.raises(AttributeError, match="module 'cog.types' has no attribute 'Nope'"):
+        cog.types.Nope  # noqa: B018
