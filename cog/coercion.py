@@ -508,6 +508,8 @@ def _converters(runner: Runner) -> dict[str, Converter]:
         return hit[1]
     built = {name: _converter(field.type) for name, field in runner.inputs.items()}
     with _cache_lock:
+        if len(_converter_cache) >= _CACHE_SIZE:
+            _converter_cache.pop(next(iter(_converter_cache)))
         _converter_cache[id(runner)] = (runner, built)
     return built
 
