@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 from types import TracebackType
 
+import requests
+
 from cog.engine import Engine, EngineError, RunningContainer
 
 
@@ -49,6 +51,7 @@ class ContainerServer:
         self._command = command
         self._extra_hosts = {"host.docker.internal": "host-gateway"} if upload_url else {}
         self._gpus = gpus
+        self._await_explicit_shutdown = await_explicit_shutdown
         self._container: RunningContainer | None = None
 
     @property
@@ -89,9 +92,17 @@ class ContainerServer:
         return self._container.wait()
 
     def stop(self) -> None:
-        if self._container is not None:
-            self._container.stop()
-            self._container = None
+        """Stop the server; one started with --await-explicit-shutdown ignores SIGTERM, so it
+        is asked over HTTP first."""
+        if self._container is None:
+            return
+        if self._await_explicit_shutdown and self._container.is_running():
+            try:
+                requests.post(f"{self.base_url}/shutdown", timeout=5)
+            except (requests.RequestException, EngineError):
+                pass
+        self._container.stop()
+        self._container = None
 
     def __enter__(self) -> ContainerServer:
         return self.start()

@@ -125,8 +125,8 @@ def _is_file_value(schema: Mapping[str, Any], value: Any) -> bool:
 
 
 def _is_file_list(schema: Mapping[str, Any], value: list[Any]) -> bool:
-    items = schema.get("items") or {} if schema else {}
-    if schema and not (schema.get("type") == "array" and items.get("format") == "uri"):
+    items = schema.get("items") or {}
+    if schema.get("type") and not (schema.get("type") == "array" and items.get("format") == "uri"):
         return False
     return all(isinstance(v, str) and _is_data_url(v) for v in value)
 

@@ -75,6 +75,11 @@ class RunningContainer:
         self._log_thread = threading.Thread(target=pump, name="container-logs", daemon=True)
         self._log_thread.start()
 
+    def join_logs(self, timeout: float = 10.0) -> None:
+        """Wait for the log stream to drain (it ends when the container exits)."""
+        if self._log_thread is not None:
+            self._log_thread.join(timeout)
+
     def logs(self) -> str:
         try:
             return bytes(self._container.logs()).decode("utf-8", "replace")
