@@ -29,17 +29,29 @@ def encode_output(value: Any, file_hook: FileHook) -> Any:
     return _encode(value, file_hook)
 
 
+# Exact types that are already JSON-able: checked first, since outputs are mostly these.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any, file_hook: FileHook) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        if isinstance(value, enum.Enum):
-            return _encode(value.value, file_hook)
+    tpe = type(value)
+    if tpe in _PLAIN:
         return value
+    if tpe is list:
+        return [v if type(v) in _PLAIN else _encode(v, file_hook) for v in value]
+    if tpe is dict:
+        return {
+            _key(k): v if type(v) in _PLAIN else _encode(v, file_hook) for k, v in value.items()
+        }
+    if isinstance(value, enum.Enum):
+        return _encode(value.value, file_hook)
+    for base in (int, float, str):  # subclasses (numpy.float64 is a float) become plain
+        if isinstance(value, base):
+            return base(value)
     if isinstance(value, (os.PathLike, io.IOBase)):
         return file_hook(value)
     if isinstance(value, Secret):
         return value.get_secret_value()
-    if isinstance(value, enum.Enum):
-        return _encode(value.value, file_hook)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, Mapping):
@@ -85,11 +97,18 @@ def _encode_cog_model(value: Any, file_hook: FileHook) -> dict[str, Any]:
     return out
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _field_hints(cls: type) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(cls)
-    except Exception:  # unresolvable forward references: treat fields as Any
-        return {}
+    hints = _HINTS.get(cls)
+    if hints is None:
+        try:
+            hints = typing.get_type_hints(cls)
+        except Exception:  # unresolvable forward references: treat fields as Any
+            hints = {}
+        _HINTS[cls] = hints
+    return hints
 
 
 def _allows_none(tpe: Any) -> bool:

@@ -133,3 +133,12 @@ def test_coder_encoded_values():
         assert encode_output([Point(2)], hook) == [{"x": 2}]
     finally:
         Coder._coders.remove(PointCoder)
+
+
+def test_subclasses_of_primitives_become_plain():
+    class Name(str):
+        pass
+
+    out = encode_output([Name("a"), np.float64(0.5), {"k": Name("b")}], hook)
+    assert out == ["a", 0.5, {"k": "b"}]
+    assert [type(v) for v in out[:2]] == [str, float] and type(out[2]["k"]) is str
