@@ -186,6 +186,14 @@ def run_scenario(scenario: Scenario, chosen: dict[str, Side], args) -> tuple[dic
     return result, latencies
 
 
+def _ceiling(concurrencies: list[int], args, when: str) -> dict[str, dict]:
+    print(f"load generator ceiling at {concurrencies} connection(s), {when}", flush=True)
+    results = ceiling.measure(concurrencies, args.duration, args.results)
+    for c in results.values():
+        print(f"  {c['concurrency']}: {c['rps']:.0f} req/s", flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
@@ -197,21 +205,23 @@ def main(argv: list[str] | None = None) -> int:
     names = args.scenarios or list(SCENARIOS)
     concurrencies = sorted({SCENARIOS[n].concurrency for n in names})
 
-    print(f"load generator ceiling at {concurrencies} connection(s)", flush=True)
-    ceiling_results = ceiling.measure(concurrencies, args.duration, args.results)
-    for c in ceiling_results.values():
-        print(f"  {c['concurrency']}: {c['rps']:.0f} req/s", flush=True)
+    load_before = os.getloadavg()
+    ceiling_before = _ceiling(concurrencies, args, "before")
 
     scenarios: dict[str, Any] = {}
     latencies: dict[str, dict[str, np.ndarray]] = {}
     for name in names:
         print(f"scenario {name}: {SCENARIOS[name].description}", flush=True)
         scenarios[name], latencies[name] = run_scenario(SCENARIOS[name], chosen, args)
+    ceiling_after = _ceiling(concurrencies, args, "after")
+    machine_info = machine()
+    # Other work on the machine competes with both servers alike; the load shows how much.
+    machine_info["load_avg_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}
 
     doc = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m benchmarks.load " + " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": machine(),
+        "machine": machine_info,
         "config": {
             "rounds": args.rounds,
             "duration_s": args.duration,
@@ -222,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_generator": {
             "tool": loadgen.wrk_version(),
             "mode": "closed loop, one connection per wrk thread, per-request timing (record.lua)",
-            "ceiling": ceiling_results,
+            # Measured before and after the scenarios: the machine's load can change between.
+            "ceiling": {"before": ceiling_before, "after": ceiling_after},
         },
         "scenarios": scenarios,
         "elapsed_s": None,

@@ -15,6 +15,9 @@ def latency_png(latencies: dict[str, dict[str, np.ndarray]], path: Path, title: 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
 
     names = list(latencies)
     fig, axes = plt.subplots(
@@ -44,6 +47,9 @@ def latency_png(latencies: dict[str, dict[str, np.ndarray]], path: Path, title: 
             for q, style in ((50, "-"), (99, ":")):
                 ax.axvline(np.percentile(ms, q), color=COLORS.get(side), linestyle=style, lw=0.8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_yticks([])
         ax.set_title(name, loc="left", fontsize=10)
         ax.legend(fontsize=8, loc="upper right")

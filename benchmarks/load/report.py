@@ -181,15 +181,20 @@ def markdown(report: dict[str, Any]) -> str:
             f"{_fmt_ratio(r.get('p99_ms'))} | {_fmt_ratio(r.get('cold_start_s'))} | "
             f"{_fmt_ratio(r.get('peak_rss_mib'))} | {g or '-'} |"
         )
-    ceiling = report["load_generator"]["ceiling"]
-    lines += [
-        "",
-        "Load generator ceiling (wrk against a constant granian RSGI app, same request): "
-        + ", ".join(
-            f"{c['rps']:.0f} req/s at {c['concurrency']} connection(s) "
-            f"(wrk used {c['generator_cpu_share']:.2f} cores)"
-            for c in ceiling.values()
+    lines += ["", "Load generator ceiling (wrk against a constant granian RSGI app, same request):"]
+    for when, ceiling in report["load_generator"]["ceiling"].items():
+        lines.append(
+            f"{when} the scenarios "
+            + ", ".join(
+                f"{c['rps']:.0f} req/s at {c['concurrency']} connection(s) "
+                f"(wrk used {c['generator_cpu_share']:.2f} cores)"
+                for c in ceiling.values()
+            )
+            + ";"
         )
-        + ".",
-    ]
+    load = report["machine"].get("load_avg_1m")
+    if load:
+        lines.append(
+            f"machine load average (1 min) {load['before']:.2f} before, {load['after']:.2f} after."
+        )
     return "\n".join(lines) + "\n"

@@ -72,13 +72,21 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_json_structure(results: Path) -> None:
     doc = json.loads((results / "report.json").read_text())
     assert doc["config"] == {"rounds": 1, "duration_s": 1, "warmup_s": 0, "quick": True}
-    assert set(doc["machine"]) == {"cpu", "cores", "memory_gib", "kernel", "python"}
+    assert set(doc["machine"]) == {
+        "cpu",
+        "cores",
+        "memory_gib",
+        "kernel",
+        "python",
+        "load_avg_1m",
+    }
     assert doc["load_generator"]["tool"].startswith("wrk")
-    ceiling = doc["load_generator"]["ceiling"]
-    assert set(ceiling) == {"1", "32"}
-    for c in ceiling.values():
-        assert set(c) == {"concurrency", "rps", "p50_ms", "generator_cpu_share"}
-        assert c["rps"] > 0
+    assert set(doc["load_generator"]["ceiling"]) == {"before", "after"}
+    for ceiling in doc["load_generator"]["ceiling"].values():
+        assert set(ceiling) == {"1", "32"}
+        for c in ceiling.values():
+            assert set(c) == {"concurrency", "rps", "p50_ms", "generator_cpu_share"}
+            assert c["rps"] > 0
     assert set(doc["servers"]) == {"cogpy", "reference"}
     assert set(doc["scenarios"]) == SCENARIOS
     for name, sc in doc["scenarios"].items():
