@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cog._version import __version__
 from cog.coercion import InputValidationError, file_fields, validate_input
-from cog.runtime.files import FileStore, InputDownloadError
+from cog.runtime.files import FileStore, InputDownloadError, contains_file
 from cog.runtime.front import messages
 from cog.runtime.front.health import health_document
 from cog.runtime.front.messages import BadRequest, PredictionRequest, decode_request, encode
@@ -36,6 +36,8 @@ SSE = [
     ("x-accel-buffering", "no"),
 ]
 _TRACE_HEADERS = ("traceparent", "tracestate")
+#: Seconds a sync prediction runs before its connection is watched for a disconnect.
+DISCONNECT_WATCH_DELAY = 0.05
 
 
 class SchemaError(Exception):
@@ -226,11 +228,15 @@ class FrontApp:
             protocol.response_bytes(202, JSON, prediction.body())
             self._background(self._execute(prediction, slot))
         else:
-            watcher = asyncio.ensure_future(self._cancel_on_disconnect(protocol, prediction))
+            # Most predictions end before a disconnect could matter: start watching the
+            # connection only once this one has run for a while (saves a task per request).
+            watch = _DisconnectWatch(self, protocol, prediction)
+            timer = asyncio.get_running_loop().call_later(DISCONNECT_WATCH_DELAY, watch.start)
             try:
                 await self._execute(prediction, slot)
             finally:
-                watcher.cancel()
+                timer.cancel()
+                watch.stop()
             protocol.response_bytes(200, JSON, prediction.body())
 
     async def _read_body(self, headers: Any, protocol: Any) -> bytes:
@@ -384,7 +390,7 @@ class FrontApp:
             output: Any = list(prediction.outputs)
         else:
             output = outcome.output
-            if status == "succeeded":
+            if status == "succeeded" and contains_file(output):
                 try:
                     output = await self.files.publish_output(
                         output, prediction.id, prediction.trace
@@ -417,12 +423,6 @@ class FrontApp:
     def _time_out(self, prediction: Prediction) -> None:
         if prediction.status not in TERMINAL:
             prediction.timed_out = True
-            self.cancel(prediction)
-
-    async def _cancel_on_disconnect(self, protocol: Any, prediction: Prediction) -> None:
-        await protocol.client_disconnect()
-        if prediction.status not in TERMINAL:
-            log.info("client of sync %s %s disconnected: canceling", self.kind, prediction.id)
             self.cancel(prediction)
 
     def _background(self, coro: Any) -> None:
@@ -475,6 +475,31 @@ class FrontApp:
     async def close(self) -> None:
         await self.webhooks.drain(timeout=10.0)
         self.files.close()
+
+
+class _DisconnectWatch:
+    """Cancels a sync prediction whose client hangs up."""
+
+    __slots__ = ("app", "prediction", "protocol", "task")
+
+    def __init__(self, app: FrontApp, protocol: Any, prediction: Prediction) -> None:
+        self.app = app
+        self.protocol = protocol
+        self.prediction = prediction
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.ensure_future(self._watch())
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _watch(self) -> None:
+        await self.protocol.client_disconnect()
+        if self.prediction.status not in TERMINAL:
+            log.info("client of sync prediction %s disconnected: canceling", self.prediction.id)
+            self.app.cancel(self.prediction)
 
 
 class _ClientGone(Exception):
