@@ -32,6 +32,15 @@ Emit = Callable[[int, str, str], None]  # (tag, source, line) -> send it to the 
 _SOURCES = ("stdout", "stderr")
 _libc = ctypes.CDLL(None)
 _LINES = re.compile(r"[^\r\n]*[\r\n]")
+_forked = False
+
+
+def _after_fork_in_child() -> None:
+    global _forked
+    _forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class LogRouter:
@@ -110,8 +119,13 @@ class RoutedStream(io.TextIOBase):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if text:
-            _write_all(self._real_fd, text.encode("utf-8", "replace"))
-            self._router.feed(current_tag.get(), self._stream, text)
+            if _forked:
+                # A child forked by model code has no channel: its writes go through the
+                # captured fd, which the worker's reader thread routes and tees.
+                _write_all(self._stream + 1, text.encode("utf-8", "replace"))
+            else:
+                _write_all(self._real_fd, text.encode("utf-8", "replace"))
+                self._router.feed(current_tag.get(), self._stream, text)
         return len(text)
 
     def flush(self) -> None:

@@ -59,7 +59,9 @@ def main(argv: list[str]) -> None:
             if loop is not None and asyncio.iscoroutine(result):
                 loop.run_until_complete(result)  # the loop that will run the predictions
     except BaseException as exc:
-        if not isinstance(exc, _SetupError):
+        if isinstance(exc, _SetupError):
+            print(exc, file=sys.stderr)
+        else:
             traceback.print_exception(exc, file=sys.stderr)
         capture.drain()
         router.finish(0)
@@ -100,6 +102,7 @@ class _SetupError(Exception):
 def _setup(settings: dict[str, Any]) -> tuple[Any, protocol.Ready]:
     """Load the runner and describe it; the READY message is sent once setup() has run."""
     from cog.loader import LoadError, load_runner
+    from cog.schema import OutputTypeError
 
     mode = settings["mode"]
     ref = settings["predict_ref"] if mode == "predict" else settings["train_ref"]
@@ -108,15 +111,15 @@ def _setup(settings: dict[str, Any]) -> tuple[Any, protocol.Ready]:
     try:
         runner = load_runner(ref, settings["project_dir"], mode=mode)
     except LoadError as exc:
-        print(str(exc), file=sys.stderr)
         raise _SetupError(str(exc)) from None
     slots = settings["max_concurrency"] or runner.concurrency_max or 1
     if slots > 1 and not runner.is_async:
-        message = f"max_concurrency > 1 requires an async {runner.method_name} function"
-        print(message, file=sys.stderr)
-        raise _SetupError(message)
-    schema = _schema(settings)
-    return runner, protocol.Ready(
+        raise _SetupError(f"max_concurrency > 1 requires an async {runner.method_name} function")
+    try:
+        schema = _schema(settings, runner)
+    except (LoadError, OutputTypeError) as exc:
+        raise _SetupError(str(exc)) from None
+    ready = protocol.Ready(
         None,
         slots,
         schema,
@@ -124,17 +127,22 @@ def _setup(settings: dict[str, Any]) -> tuple[Any, protocol.Ready]:
         bool(runner.is_async),
         bool(runner.has_healthcheck),
     )
+    return runner, ready
 
 
-def _schema(settings: dict[str, Any]) -> dict[str, Any] | None:
-    try:
-        from cog.schema import schema_for_project
-    except ImportError:
-        return None
-    result: dict[str, Any] = schema_for_project(
-        settings["project_dir"], settings["predict_ref"], settings["train_ref"]
-    )
-    return result
+def _schema(settings: dict[str, Any], runner: Any) -> dict[str, Any]:
+    """The OpenAPI document of the project: this runner, plus the other mode's if configured."""
+    from cog.loader import load_runner
+    from cog.schema import openapi_schema
+
+    predict = train = runner
+    if settings["mode"] == "predict":
+        ref = settings["train_ref"]
+        train = load_runner(ref, settings["project_dir"], mode="train") if ref else None
+    else:
+        ref = settings["predict_ref"]
+        predict = load_runner(ref, settings["project_dir"], mode="predict") if ref else None
+    return openapi_schema(predict, train)
 
 
 def _die_with_parent() -> None:

@@ -18,6 +18,9 @@ def test_setup_then_predictions_share_one_instance(project):
             assert pool.setup.started_at <= pool.setup.completed_at
             for line in ("setup on stdout\n", "setup on stderr\n", "setup from a subprocess\n"):
                 assert line in pool.setup.logs
+            assert pool.schema["components"]["schemas"]["Input"]["properties"]["action"]
+            assert "/predictions" in pool.schema["paths"]
+            assert pool.streaming is False
             sink = Sink()
             outcome = await predict(pool, "p1", sink, action="echo", text="hello")
             assert (outcome.status, outcome.output, outcome.error) == ("succeeded", "hello", None)
@@ -123,5 +126,20 @@ def test_generator_streams_each_item(project):
             outcome = await predict(pool, "g2", sink, n=4, fail_at=2)
             assert outcome.status == "failed" and outcome.error == "failed at 2"
             assert sink.outputs == ["item 0", "item 1"]
+
+    asyncio.run(body())
+
+
+def test_children_left_by_setup_do_not_disturb_the_worker(project):
+    async def body():
+        async with running_pool(project("forking"), "forking.py:Predictor") as pool:
+            assert pool.state == "READY", pool.setup.logs
+            assert "hello from a forked child\n" in pool.setup.logs
+            assert "setup done\n" in pool.setup.logs
+            for i in range(5):
+                sink = Sink()
+                outcome = await predict(pool, f"p{i}", sink, text=str(i))
+                assert outcome.output == str(i)
+                assert sink.text("stdout") == f"predicting {i}\n"
 
     asyncio.run(body())
