@@ -79,8 +79,8 @@ class Segment:
                 if exc.errno == errno.ENOSPC:
                     raise SlabFull(
                         f"{SHM_DIR} has no room for a segment of {size} bytes; give the "
-                        "container more shared memory (docker run --shm-size) or use a "
-                        "smaller pool (COG_SHM_POOL_SIZE)"
+                        "container more shared memory (docker run --shm-size) or make "
+                        "the slab smaller"
                     ) from None
                 raise
             return cls(fd, size, id=id, name=name if keep_name else None)
