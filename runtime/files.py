@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import mimetypes
 import os
 import shutil
@@ -17,6 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -137,28 +139,46 @@ class FileStore:
         return path
 
     async def publish_output(
-        self, tree: Any, prediction_id: str, trace: dict[str, str] | None = None
+        self,
+        tree: Any,
+        prediction_id: str,
+        trace: dict[str, str] | None = None,
+        prefix: str | None = None,
     ) -> Any:
-        """The tree with each `FileRef` replaced by a data URL or the URL it was uploaded to."""
+        """The tree with each `FileRef` replaced by a data URL or the URL it was uploaded to.
+
+        `prefix` is the legacy per-request `output_file_prefix` (multipart PUT to
+        prefix + basename); it wins over `--upload-url`.
+        """
         if not contains_file(tree):
             return tree
+        publish = functools.partial(self._publish_file, prediction_id, trace or {}, prefix)
         return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._publish_tree, tree, prediction_id, trace or {}
+            self._executor, _map_files, tree, publish
         )
 
-    def _publish_tree(self, tree: Any, prediction_id: str, trace: dict[str, str]) -> Any:
-        if isinstance(tree, FileRef):
-            return self._publish_file(tree.path, prediction_id, trace)
-        if isinstance(tree, list):
-            return [self._publish_tree(item, prediction_id, trace) for item in tree]
-        if isinstance(tree, dict):
-            return {k: self._publish_tree(v, prediction_id, trace) for k, v in tree.items()}
-        return tree
-
-    def _publish_file(self, path: str, prediction_id: str, trace: dict[str, str]) -> str:
+    def _publish_file(
+        self, prediction_id: str, trace: dict[str, str], prefix: str | None, path: str
+    ) -> str:
+        if prefix:
+            return self._upload_multipart(prefix, path)
         if self.upload_url is None:
             return encode_data_url(path)
         return self._upload(path, prediction_id, trace)
+
+    def _upload_multipart(self, prefix: str, path: str) -> str:
+        target = prefix + urllib.parse.quote(os.path.basename(path))
+        try:
+            with open(path, "rb") as fh:
+                response = self._client.put(target, files={"file": fh})
+        except httpx.HTTPError as exc:
+            raise FileUploadError(f"Got error trying to upload output files: {exc}") from None
+        if response.status_code >= 300:
+            raise FileUploadError(
+                f"Got error trying to upload output files: HTTP {response.status_code} "
+                f"from {_redact(target)}"
+            )
+        return target
 
     def _upload(self, path: str, prediction_id: str, trace: dict[str, str]) -> str:
         name = os.path.basename(path)
@@ -190,6 +210,16 @@ class FileStore:
             location = response.headers.get("location") or str(response.url)
             return _strip_query(urllib.parse.urljoin(str(response.url), location))
         raise AssertionError("unreachable")
+
+
+def _map_files(tree: Any, publish: Callable[[str], str]) -> Any:
+    if isinstance(tree, FileRef):
+        return publish(tree.path)
+    if isinstance(tree, list):
+        return [_map_files(item, publish) for item in tree]
+    if isinstance(tree, dict):
+        return {k: _map_files(v, publish) for k, v in tree.items()}
+    return tree
 
 
 def contains_file(tree: Any) -> bool:

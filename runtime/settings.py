@@ -56,7 +56,8 @@ class Settings:
 
     @property
     def train_enabled(self) -> bool:
-        return self.mode == "train" or self.train_ref is not None
+        """`/trainings` is served by a server started in train mode (`--x-mode train`)."""
+        return self.mode == "train"
 
 
 def _flag_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,6 @@ class FrontApp:
         self.webhooks = WebhookSender(
             auth_token=settings.webhook_auth_token, throttle_interval=settings.throttle_interval
         )
-        self.kind = "training" if settings.mode == "train" else "prediction"
         self.component = "TrainingInput" if settings.mode == "train" else "Input"
         self._schema: dict[str, Any] | None = None
         self._schema_body: bytes | None = None
@@ -213,6 +212,7 @@ class FrontApp:
             request.context or {},
             trace,
             self.files,
+            request.output_file_prefix,
         )
         if self.pool.streaming:
             prediction.events = EventStream(self.settings.stream_history_capacity)
@@ -393,7 +393,7 @@ class FrontApp:
             if status == "succeeded" and contains_file(output):
                 try:
                     output = await self.files.publish_output(
-                        output, prediction.id, prediction.trace
+                        output, prediction.id, prediction.trace, prediction.file_prefix
                     )
                 except Exception as exc:
                     status, error, output = "failed", str(exc) or type(exc).__name__, None

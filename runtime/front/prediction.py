@@ -39,6 +39,7 @@ class Prediction:
         "error",
         "events",
         "fetch",
+        "file_prefix",
         "files",
         "id",
         "input",
@@ -61,20 +62,22 @@ class Prediction:
         context: dict[str, str],
         trace: dict[str, str],
         files: FileStore,
-        created_at: str | None = None,
+        file_prefix: str | None = None,
     ) -> None:
         self.id = id
         self.input = input
         self.context = context
         self.trace = trace
         self.files = files
+        #: legacy `output_file_prefix`: files go there instead of to --upload-url
+        self.file_prefix = file_prefix
         self.status = "starting"
         self.output: Any = None
         self.outputs: list[Any] = []
         self._logs: list[str] = []
         self.error: str | None = None
         self.metrics: dict[str, Any] = {}
-        self.created_at = created_at or now_iso()
+        self.created_at = now_iso()
         self.started_at: str | None = None
         self.completed_at: str | None = None
         self.done = asyncio.Event()
@@ -151,7 +154,7 @@ class Prediction:
         if self.error is not None:
             return
         try:
-            item = await self.files.publish_output(item, self.id, self.trace)
+            item = await self.files.publish_output(item, self.id, self.trace, self.file_prefix)
         except Exception as exc:
             # A failed upload fails the prediction; the error is reported when it ends.
             self.error = str(exc) or type(exc).__name__

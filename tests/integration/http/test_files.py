@@ -187,3 +187,21 @@ def test_iterator_files_uploaded_in_yield_order(module_receiver: Receiver) -> No
         if r.method == "PUT" and r.path.startswith("/iter/")
     ]
     assert puts == ["/iter/item0.txt", "/iter/item1.txt", "/iter/item2.txt"]
+
+
+def test_legacy_output_file_prefix_uploads_multipart(
+    server: ServerProcess, module_receiver: Receiver
+) -> None:
+    prefix = module_receiver.url + "/legacy/"
+    response = httpx.post(
+        server.url + "/predictions",
+        json={"input": {"file": data_url(b"abc"), "files": []}, "output_file_prefix": prefix},
+        timeout=60,
+    )
+    body = response.json()
+    assert body["status"] == "succeeded", body
+    assert body["output"]["copy"] == prefix + "copy.txt"
+    put = next(r for r in module_receiver.requests if r.path == "/legacy/copy.txt")
+    assert put.method == "PUT"
+    assert put.headers["content-type"].startswith("multipart/form-data")
+    assert b'name="file"' in put.body and b"ABC" in put.body
