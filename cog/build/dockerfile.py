@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from cog.build.context import STAGING_DIR
 from cog.build.cuda import GpuStack, resolve_gpu
 from cog.build.render import render_template
 from cog.build.weights import WeightPaths
-from cog.config import Config
+from cog.config import Config, ConfigWarning
 from cog.config.models import python_minor
 
 RUNTIME_PACKAGE = "cogpy"
@@ -90,6 +91,7 @@ def generate_build(
     max_concurrency: from `@cog.concurrent(max=N)`; cog.yaml's `concurrency.max` wins.
     """
     gpu, parsed = resolve(config, project_dir)
+    _warn_missing_git(config, parsed)
     requirements_text = reqs.render(parsed) if parsed.packages or parsed.options else ""
     staged: dict[str, StagedFile] = {}
 
@@ -188,6 +190,18 @@ def write_staged(plan: BuildPlan, context_dir: str | os.PathLike[str]) -> Path:
         else:
             destination.write_text(content, encoding="utf-8")
     return target
+
+
+def _warn_missing_git(config: Config, parsed: reqs.Requirements) -> None:
+    """pip needs git for `git+` requirements, and slim images have none."""
+    needs_git = [p.spec for p in parsed.packages if p.spec.startswith("git+")]
+    if needs_git and "git" not in config.system_packages and not config.gpu:
+        warnings.warn(
+            f'requirement "{needs_git[0]}" needs git in the image: add git to '
+            "build.system_packages",
+            ConfigWarning,
+            stacklevel=3,
+        )
 
 
 def _env_value(value: str) -> str:

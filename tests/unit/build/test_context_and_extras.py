@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,18 @@ def test_image_labels(tmp_path: Path) -> None:
     with pytest.warns(ConfigWarning, match="concurrency"):
         again = validate_document(effective, tmp_path)
     assert again.build is not None and (again.build.cuda, again.build.cudnn) == ("12.1", "8")
+
+
+def test_git_requirements_need_git(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("git+https://example.invalid/repo.git@v1\n")
+    document = {"build": {"python_version": "3.11", "python_requirements": "requirements.txt"}}
+    config = validate_document(document, tmp_path)
+    with pytest.warns(
+        ConfigWarning, match="needs git in the image: add git to build.system_packages"
+    ):
+        generate_build(config, tmp_path, runtime_wheel=None, ca_cert="")
+    document["build"]["system_packages"] = ["git"]  # type: ignore[index]
+    config = validate_document(document, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        generate_build(config, tmp_path, runtime_wheel=None, ca_cert="")
