@@ -330,9 +330,13 @@ def _load_function(
 
 
 def _unwrap(fn: Any) -> Any:
-    """The function a decorator wraps: follow `__wrapped__`, then closures over one function."""
+    """The function a decorator wraps: follow `__wrapped__`, then closures over one function.
+
+    Only a `(*args, **kwargs)`-style function is taken for a wrapper, so a real method
+    that merely closes over a helper function is not mistaken for one.
+    """
     g = inspect.unwrap(fn) if callable(fn) else fn
-    while getattr(g, "__closure__", None):
+    while getattr(g, "__closure__", None) and _looks_like_wrapper(g):
         inner = [c.cell_contents for c in g.__closure__ if inspect.isfunction(_cell(c))]
         if len(inner) > 1:
             raise LoadError(f"unable to inspect function decorator: {fn}")
@@ -340,6 +344,11 @@ def _unwrap(fn: Any) -> Any:
             return g
         g = inner[0]
     return g
+
+
+def _looks_like_wrapper(fn: Any) -> bool:
+    flags = getattr(getattr(fn, "__code__", None), "co_flags", 0)
+    return bool(flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
 
 
 def _cell(cell: Any) -> Any:

@@ -778,3 +778,19 @@ def test_project_dir_added_to_sys_path_once(load):
     assert sys.path.count(str(runner.project_dir)) == 1
     assert os.path.isabs(str(runner.project_dir))
     assert isinstance(runner.project_dir, Path)
+
+
+def test_method_closing_over_a_helper_is_not_taken_for_a_wrapper(load):
+    src = model("""
+def make():
+    def helper(x):
+        return x * 3
+    class Runner:
+        def run(self, x: int) -> int:
+            return helper(x)
+    return Runner
+Runner = make()
+""")
+    runner = load(src)
+    assert list(runner.inputs) == ["x"]
+    assert runner.method(x=2) == 6
