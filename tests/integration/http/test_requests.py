@@ -221,3 +221,31 @@ def test_sequential_clients_never_see_409(basic: ServerProcess) -> None:
         for i in range(50):
             response = client.post("/predictions", json={"input": {"text": str(i)}})
             assert response.status_code == 200, response.text
+
+
+def test_chunked_request_body(basic: ServerProcess) -> None:
+    def body():  # type: ignore[no-untyped-def]
+        yield b'{"input": '
+        yield b'{"text": "chunked"}}'
+
+    with basic.client() as client:
+        response = client.post("/predictions", content=body(), headers=JSON)
+    assert response.status_code == 200, response.text
+    assert response.json()["output"] == "chunked"
+
+
+def test_chunked_body_over_the_limit_is_refused(basic: ServerProcess) -> None:
+    block = b" " * (1024 * 1024)
+
+    def body():  # type: ignore[no-untyped-def]
+        for _ in range(101):
+            yield block
+
+    with basic.client() as client:
+        try:
+            response = client.post("/predictions", content=body(), headers=JSON)
+        except httpx.TransportError:
+            pass  # the server may close the connection before the client finishes sending
+        else:
+            assert response.status_code == 413
+    assert httpx.get(basic.url + "/health-check").json()["status"] == "READY"
