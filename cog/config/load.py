@@ -72,12 +72,34 @@ def load_config(path: str | os.PathLike[str] | None = None) -> tuple[Config, Pat
     return validate_document(document, project_dir), project_dir
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice in one mapping is an error (as in Cog's
+    parser) instead of the last one silently winning."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[str, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = key_node.value
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f'mapping key "{key}" is repeated (first defined on line {first})',
+                    key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_document(text: str, filename: str = DEFAULT_FILENAME) -> dict[str, Any]:
     """The YAML mapping of a cog.yaml (an empty file is an empty mapping)."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
+        detail = " ".join(str(exc).split()).replace('in "<unicode string>", ', "at ")
         raise ConfigError(f"failed to parse {filename}: invalid YAML: {detail}") from exc
     if document is None:
         return {}

@@ -33,6 +33,11 @@ PY = 'build:\n  python_version: "3.12"\n'
     [
         # Parsing and shape.
         ("build: [unclosed", "failed to parse cog.yaml: invalid YAML: "),
+        (
+            PY + "  gpu: true\n  gpu: false\n",
+            'failed to parse cog.yaml: invalid YAML: mapping key "gpu" is repeated '
+            "(first defined on line 3) at line 4",
+        ),
         ("- a\n- b\n", 'schema error in "cog.yaml": must be a mapping'),
         ("build: 3\n", 'schema error in "build": must be a mapping'),
         (
