@@ -1,0 +1,145 @@
+"""`cog build`, `cog predict IMAGE`, `cog serve` and `cog push` against a real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from cog.engine import Engine
+from tests.container.conftest import COG, PROJECTS, run_cog
+
+pytestmark = pytest.mark.container
+
+
+def test_predict_an_image_prints_the_output(hello_image: str, tmp_path: Path, cog_env) -> None:
+    result = run_cog("predict", hello_image, "-i", "text=container", cwd=tmp_path, env=cog_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello container\n"
+
+
+def test_image_input_errors_use_the_schema_label(hello_image: str, tmp_path: Path, cog_env) -> None:
+    result = run_cog("predict", hello_image, "-i", "txt=x", cwd=tmp_path, env=cog_env)
+    assert result.returncode == 1
+    assert 'unknown input "txt"; valid inputs are: text' in result.stderr
+
+
+def test_labels_hold_the_config_and_the_schema(engine: Engine, hello_image: str) -> None:
+    from cog import __version__
+
+    labels = engine.image_labels(hello_image)
+    assert labels["run.cog.version"] == __version__
+    config = json.loads(labels["run.cog.config"])
+    assert config["run"] == "predict.py:Predictor"
+    assert config["build"]["python_version"] == "3.11"
+    schema = json.loads(labels["run.cog.openapi_schema"])
+    assert schema["info"]["version"] == __version__
+    assert schema["components"]["schemas"]["Input"]["properties"]["text"]["type"] == "string"
+    assert labels["run.cog.has_init"] == "true"
+
+
+def test_python_and_system_packages_and_a_path_output(
+    features_image: str, tmp_path: Path, cog_env
+) -> None:
+    result = run_cog("predict", features_image, "-i", "name=ada", cwd=tmp_path, env=cog_env)
+    assert result.returncode == 0, result.stderr
+    assert "Written output to: output.json" in result.stderr
+    report = json.loads((tmp_path / "output.json").read_text())
+    assert report == {"six": "1.16.0", "jq": '"ada"', "cwd": "/src"}
+
+
+def test_predict_from_the_project_directory_builds_and_runs(
+    features_project: Path, features_image: str, cog_env
+) -> None:
+    result = run_cog(
+        "predict", "-i", "name=dev", "-o", "dev.json", cwd=features_project, env=cog_env
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads((features_project / "dev.json").read_text())["jq"] == '"dev"'
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_health_check_and_predictions(
+    hello_project: Path, hello_image: str, cog_env
+) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [COG, "serve", "-p", str(port)],
+        cwd=hello_project,
+        env=cog_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        status = None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                status = requests.get(f"{base}/health-check", timeout=2).json().get("status")
+                if status == "READY":
+                    break
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.5)
+        assert status == "READY", proc.stderr.read() if proc.poll() is not None else status
+        reply = requests.post(f"{base}/predictions", json={"input": {"text": "http"}}, timeout=60)
+        assert reply.status_code == 200
+        assert reply.json()["status"] == "succeeded"
+        assert reply.json()["output"] == "hello http"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Serving at http://localhost:{port}" in err
+
+
+def test_push_and_pull_back_give_the_same_image(
+    engine: Engine, hello_project: Path, hello_image: str, registry: str, cog_env
+) -> None:
+    ref = f"{registry}/cogpy-test/hello:{os.getpid()}"
+    result = run_cog("push", ref, cwd=hello_project, env=cog_env)
+    assert result.returncode == 0, result.stderr
+    assert f"Image '{ref}' pushed" in result.stderr
+    pushed = engine.image_id(ref)
+    assert pushed is not None
+    engine.remove_image(ref)
+    assert engine.image_id(ref) is None
+    assert engine.pull(ref) == pushed
+    engine.remove_image(ref)
+
+
+def test_broken_cog_yaml_fails_with_a_clear_message(tmp_path: Path, cog_env) -> None:
+    (tmp_path / "cog.yaml").write_text('build:\n  python_version: "3.11"\n  gpu: maybe\n')
+    result = run_cog("build", "-t", "cogpy-test-broken", cwd=tmp_path, env=cog_env)
+    assert result.returncode == 1
+    assert "gpu" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_failing_build_step_shows_its_log(workdir: Path, hello_image: str, cog_env) -> None:
+    import shutil
+
+    project = workdir / "failing_step"
+    shutil.copytree(PROJECTS / "failing_step", project)
+    result = run_cog(
+        "build", "-t", "cogpy-test-failing", "--progress", "quiet", cwd=project, env=cog_env
+    )
+    assert result.returncode == 1
+    assert "Image build failed" in result.stderr
+    assert "exit 3" in result.stderr
+    assert "disk is on fire" in result.stderr
+    assert "Traceback" not in result.stderr
