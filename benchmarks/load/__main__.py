@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     # Other work on the machine competes with both servers alike; the load shows how much.
     machine_info["load_avg_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}
 
-    doc = {
+    doc: dict[str, Any] = {
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m benchmarks.load " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": machine_info,
@@ -244,14 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             "latencies": "latencies.npz",
         },
     }
-    np.savez_compressed(
-        args.results / "latencies.npz",
-        **{
-            f"{sc}/{side}": v.astype(np.float32)
-            for sc, d in latencies.items()
-            for side, v in d.items()
-        },
-    )
+    arrays: dict[str, Any] = {
+        f"{sc}/{side}": v.astype(np.float32) for sc, d in latencies.items() for side, v in d.items()
+    }
+    np.savez_compressed(args.results / "latencies.npz", **arrays)
     plot.latency_png(
         latencies,
         args.results / "latency.png",

@@ -18,6 +18,8 @@ def latency_png(latencies: dict[str, dict[str, np.ndarray]], path: Path, title: 
     from matplotlib.ticker import FuncFormatter
 
     plain = FuncFormatter(lambda v, _: f"{v:g}")
+    # Minor ticks: label 2, 3 and 5 of each decade only, so labels never collide.
+    sparse = FuncFormatter(lambda v, _: f"{v:g}" if f"{v:e}"[0] in "235" else "")
 
     names = list(latencies)
     fig, axes = plt.subplots(
@@ -41,14 +43,14 @@ def latency_png(latencies: dict[str, dict[str, np.ndarray]], path: Path, title: 
                 density=True,
                 linewidth=1.4,
                 color=COLORS.get(side),
-                label=f"{side} (n={len(ms)}, p50 {np.percentile(ms, 50):.3g} ms, "
+                label=f"{side} (all rounds: n={len(ms)}, p50 {np.percentile(ms, 50):.3g} ms, "
                 f"p99 {np.percentile(ms, 99):.3g} ms)",
             )
             for q, style in ((50, "-"), (99, ":")):
                 ax.axvline(np.percentile(ms, q), color=COLORS.get(side), linestyle=style, lw=0.8)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(plain)
-        ax.xaxis.set_minor_formatter(plain)
+        ax.xaxis.set_minor_formatter(sparse)
         ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_yticks([])
         ax.set_title(name, loc="left", fontsize=10)
