@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -82,6 +83,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
     return args
+
+
+def revision() -> dict[str, Any]:
+    """The commit this project's server ran from, and whether the tree had changes."""
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -229,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
         },
         "servers": {n: s.label for n, s in chosen.items()},
+        "revision": revision(),
         "load_generator": {
             "tool": loadgen.wrk_version(),
             "mode": "closed loop, one connection per wrk thread, per-request timing (record.lua)",

@@ -88,6 +88,7 @@ def test_report_json_structure(results: Path) -> None:
             assert set(c) == {"concurrency", "rps", "p50_ms", "generator_cpu_share"}
             assert c["rps"] > 0
     assert set(doc["servers"]) == {"cogpy", "reference"}
+    assert set(doc["revision"]) == {"commit", "dirty"}
     assert set(doc["scenarios"]) == SCENARIOS
     for name, sc in doc["scenarios"].items():
         assert set(sc) == {
@@ -142,3 +143,51 @@ def test_plot_and_raw_latencies(results: Path) -> None:
     with np.load(results / "latencies.npz") as raw:
         assert {f"{s}/reference" for s in SCENARIOS} <= set(raw.files)
         assert all(len(raw[f"{s}/reference"]) > 0 for s in SCENARIOS)
+
+
+def test_plugin_scenario(tmp_path: Path) -> None:
+    """--plugin imports a module whose scenarios then run like the built-in ones."""
+    pytest.importorskip("matplotlib", reason="matplotlib (benchmark-only dependency) not installed")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.load",
+            "--quick",
+            "--plugin",
+            "tests.benchmarks.plugin_scenario",
+            "--scenario",
+            "plugin-null",
+            "--server",
+            "reference",
+            "--results",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert list(doc["scenarios"]) == ["plugin-null"]
+    sc = doc["scenarios"]["plugin-null"]
+    assert sc["concurrency"] == 2
+    assert list(sc["sides"]) == ["reference"]
+    assert sc["sides"]["reference"]["summary"]["requests"] > 0
+    assert sc["ratios"] is None and sc["goals"] == {}
+    assert set(doc["load_generator"]["ceiling"]["before"]) == {"2"}
+
+
+def test_unknown_scenario_is_a_clear_error() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load", "--scenario", "nope"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert (
+        "unknown scenario(s) nope; known: null-c1, async-c32, stream-sse, file-4mib" in proc.stderr
+    )
