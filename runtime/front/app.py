@@ -36,7 +36,7 @@ SSE = [
     ("x-accel-buffering", "no"),
 ]
 _TRACE_HEADERS = ("traceparent", "tracestate")
-#: Seconds a sync prediction runs before its connection is watched for a disconnect.
+#: A sync prediction's connection is watched for a disconnect after one to two periods.
 DISCONNECT_WATCH_DELAY = 0.05
 
 
@@ -64,6 +64,7 @@ class FrontApp:
         self._index = encode(_index(settings.train_enabled))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._disconnects = _DisconnectWatches(self)
         self.accepting = True
         #: Set by `POST /shutdown`; the server loop waits on it.
         self.shutdown_requested = asyncio.Event()
@@ -228,15 +229,11 @@ class FrontApp:
             protocol.response_bytes(202, JSON, prediction.body())
             self._background(self._execute(prediction, slot))
         else:
-            # Most predictions end before a disconnect could matter: start watching the
-            # connection only once this one has run for a while (saves a task per request).
-            watch = _DisconnectWatch(self, protocol, prediction)
-            timer = asyncio.get_running_loop().call_later(DISCONNECT_WATCH_DELAY, watch.start)
+            self._disconnects.add(prediction, protocol)
             try:
                 await self._execute(prediction, slot)
             finally:
-                timer.cancel()
-                watch.stop()
+                self._disconnects.discard(prediction)
             protocol.response_bytes(200, JSON, prediction.body())
 
     async def _read_body(self, headers: Any, protocol: Any) -> bytes:
@@ -468,38 +465,55 @@ class FrontApp:
         for waiter in list(self._waiters):
             if not waiter.done():
                 waiter.set_result(None)
-        running = [p.done.wait() for p in self.registry.in_flight.values()]
-        if running:
-            await asyncio.wait([asyncio.ensure_future(c) for c in running], timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.registry.in_flight and (deadline is None or loop.time() < deadline):
+            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         await self.webhooks.drain(timeout=10.0)
         self.files.close()
 
 
-class _DisconnectWatch:
-    """Cancels a sync prediction whose client hangs up."""
+class _DisconnectWatches:
+    """Cancels sync predictions whose clients hang up.
 
-    __slots__ = ("app", "prediction", "protocol", "task")
+    Most predictions end long before a disconnect could matter, so a request costs only a
+    dict insert; one sweeper starts a watch on each connection that has waited through a
+    whole sweep period (`DISCONNECT_WATCH_DELAY`).
+    """
 
-    def __init__(self, app: FrontApp, protocol: Any, prediction: Prediction) -> None:
-        self.app = app
-        self.protocol = protocol
-        self.prediction = prediction
-        self.task: asyncio.Task[None] | None = None
+    def __init__(self, app: FrontApp) -> None:
+        self._app = app
+        self._waiting: dict[Prediction, list[Any]] = {}  # [protocol, seen, watch task]
+        self._sweeper: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self.task = asyncio.ensure_future(self._watch())
+    def add(self, prediction: Prediction, protocol: Any) -> None:
+        self._waiting[prediction] = [protocol, False, None]
+        if self._sweeper is None:
+            self._sweeper = asyncio.ensure_future(self._sweep())
 
-    def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+    def discard(self, prediction: Prediction) -> None:
+        entry = self._waiting.pop(prediction, None)
+        if entry is not None and entry[2] is not None:
+            entry[2].cancel()
 
-    async def _watch(self) -> None:
-        await self.protocol.client_disconnect()
-        if self.prediction.status not in TERMINAL:
-            log.info("client of sync prediction %s disconnected: canceling", self.prediction.id)
-            self.app.cancel(self.prediction)
+    async def _sweep(self) -> None:
+        try:
+            while self._waiting:
+                await asyncio.sleep(DISCONNECT_WATCH_DELAY)
+                for prediction, entry in list(self._waiting.items()):
+                    if entry[1] and entry[2] is None:
+                        entry[2] = asyncio.ensure_future(self._watch(entry[0], prediction))
+                    entry[1] = True
+        finally:
+            self._sweeper = None
+
+    async def _watch(self, protocol: Any, prediction: Prediction) -> None:
+        await protocol.client_disconnect()
+        if prediction.status not in TERMINAL:
+            log.info("client of sync prediction %s disconnected: canceling", prediction.id)
+            self._app.cancel(prediction)
 
 
 class _ClientGone(Exception):

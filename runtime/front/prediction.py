@@ -7,6 +7,7 @@ the record and fans out to the SSE stream and the webhook, when the prediction h
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,19 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 
 
+_second = -1
+_second_text = ""
+
+
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    """ISO 8601 UTC with microseconds, like `datetime.isoformat()`, at a fraction of its cost."""
+    global _second, _second_text
+    now = time.time()
+    second = int(now)
+    if second != _second:
+        _second_text = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _second = second
+    return f"{_second_text}.{int((now - second) * 1_000_000):06d}+00:00"
 
 
 class Prediction:
@@ -35,7 +47,6 @@ class Prediction:
         "completed_at",
         "context",
         "created_at",
-        "done",
         "error",
         "events",
         "fetch",
@@ -80,7 +91,6 @@ class Prediction:
         self.created_at = now_iso()
         self.started_at: str | None = None
         self.completed_at: str | None = None
-        self.done = asyncio.Event()
         self.cancel_requested = False
         self.timed_out = False
         self.fetch: asyncio.Task[Any] | None = None
@@ -201,4 +211,3 @@ class Prediction:
             self.events.publish("completed", self.envelope())
         if self.webhook is not None:
             self.webhook.send("completed", self.body)
-        self.done.set()

@@ -7,7 +7,6 @@ atomic: two identical concurrent PUTs cannot both start a prediction.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 
 from cog.runtime.front.prediction import Prediction
 
@@ -15,7 +14,7 @@ from cog.runtime.front.prediction import Prediction
 class Registry:
     def __init__(self, history_size: int) -> None:
         self.in_flight: dict[str, Prediction] = {}
-        self._history: OrderedDict[str, Prediction] = OrderedDict()
+        self._history: dict[str, Prediction] = {}
         self._history_size = history_size
         self._last_id = 0
 
@@ -35,10 +34,11 @@ class Registry:
         if self.in_flight.get(prediction.id) is prediction:
             del self.in_flight[prediction.id]
         if self._history_size:
-            self._history[prediction.id] = prediction
-            self._history.move_to_end(prediction.id)
-            if len(self._history) > self._history_size:
-                self._history.popitem(last=False)
+            history = self._history
+            history.pop(prediction.id, None)  # a re-run id moves to the newest end
+            history[prediction.id] = prediction
+            if len(history) > self._history_size:
+                del history[next(iter(history))]
 
     def lookup(self, prediction_id: str) -> Prediction | None:
         """An in-flight prediction, else a recently finished one."""
