@@ -17,6 +17,7 @@ from libc.string cimport memcmp
 
 MAGIC = b"\x93NUMPY"
 ALIGN = 64
+GROWTH_AXIS_MAX_DIGITS = 21
 _VERSIONS = {(1, 0): (10, "latin1"), (2, 0): (12, "latin1"), (3, 0): (12, "utf8")}
 cdef frozenset _KEYS = frozenset(["descr", "fortran_order", "shape"])
 cdef dict _DTYPES = {}
@@ -172,6 +173,13 @@ cdef str _shape_text(tuple shape):
     return repr(shape)
 
 
+cdef Py_ssize_t _growth_room(tuple shape, bint fortran_order):
+    """Spaces numpy leaves so the growing axis can be rewritten in place (as numpy does)."""
+    if not shape:
+        return 0
+    return GROWTH_AXIS_MAX_DIGITS - len(repr(shape[len(shape) - 1 if fortran_order else 0]))
+
+
 def parse_header(buf, Py_ssize_t total_size=-1):
     """(dtype, shape, data_offset, fortran_order) of a .npy payload.
 
@@ -267,15 +275,18 @@ def header_bytes(dtype, shape, bint fortran_order=False):
     if dtype.hasobject:
         raise NpyError(f"object arrays ({dtype}) cannot be written as .npy without pickle")
     descr = npformat.dtype_to_descr(dtype)
+    dims = tuple([int(n) for n in shape])
     text = "{'descr': %r, 'fortran_order': %r, 'shape': %s, }" % (
-        descr, bool(fortran_order), _shape_text(tuple([int(n) for n in shape])))
+        descr, bool(fortran_order), _shape_text(dims))
+    text += " " * _growth_room(dims, fortran_order)
     cdef Py_ssize_t preamble, header_len
     for (major, minor), (preamble, encoding) in _VERSIONS.items():
         try:
             encoded = text.encode(encoding)
         except UnicodeEncodeError:
             continue
-        header_len = -(-(preamble + len(encoded) + 1) // ALIGN) * ALIGN - preamble
+        # numpy's padding: a full ALIGN of spaces when already aligned.
+        header_len = len(encoded) + 1 + ALIGN - (preamble + len(encoded) + 1) % ALIGN
         if preamble == 10 and header_len > 0xFFFF:
             continue
         return (MAGIC + bytes((major, minor)) + header_len.to_bytes(preamble - 8, "little")

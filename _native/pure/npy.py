@@ -18,6 +18,7 @@ from numpy.lib import format as npformat
 MAGIC = b"\x93NUMPY"
 #: Alignment of the data start that numpy writes (and that this module writes).
 ALIGN = 64
+_GROWTH_AXIS_MAX_DIGITS = 21
 _VERSIONS = {(1, 0): (10, "latin1"), (2, 0): (12, "latin1"), (3, 0): (12, "utf8")}
 _KEYS = ["descr", "fortran_order", "shape"]
 
@@ -127,16 +128,21 @@ def header_bytes(dtype: Any, shape: tuple[int, ...], fortran_order: bool = False
     if dtype.hasobject:
         raise NpyError(f"object arrays ({dtype}) cannot be written as .npy without pickle")
     descr = npformat.dtype_to_descr(dtype)
-    shape_text = _shape_text(tuple(int(n) for n in shape))
+    dims = tuple(int(n) for n in shape)
     text = (
-        f"{{'descr': {descr!r}, 'fortran_order': {bool(fortran_order)!r}, 'shape': {shape_text}, }}"
+        f"{{'descr': {descr!r}, 'fortran_order': {bool(fortran_order)!r}, "
+        f"'shape': {_shape_text(dims)}, }}"
     )
+    if dims:
+        # Room for the growing axis to be rewritten in place, as numpy leaves it.
+        text += " " * (_GROWTH_AXIS_MAX_DIGITS - len(repr(dims[-1 if fortran_order else 0])))
     for (major, minor), (preamble, encoding) in _VERSIONS.items():
         try:
             encoded = text.encode(encoding)
         except UnicodeEncodeError:
             continue
-        header_len = -(-(preamble + len(encoded) + 1) // ALIGN) * ALIGN - preamble
+        # numpy's padding: a full ALIGN of spaces when already aligned.
+        header_len = len(encoded) + 1 + ALIGN - (preamble + len(encoded) + 1) % ALIGN
         if preamble == 10 and header_len > 0xFFFF:
             continue
         return (

@@ -69,9 +69,17 @@ def test_numpy_reads_what_it_writes(npy, array):
     assert back.dtype == array.dtype and np.array_equal(back, array)
 
 
-def test_writes_numpys_exact_header(npy):
-    array = np.ones((3, 4), np.float32)
-    assert npy.header_bytes(array.dtype, (3, 4)) == saved(array)[: -array.nbytes]
+@pytest.mark.parametrize("ndim", [0, 1, 2, 20, 30, 31, 32, 40])
+@pytest.mark.parametrize("fortran", [False, True])
+def test_writes_numpys_exact_header(npy, ndim, fortran):
+    array = np.zeros((2, 3, *(1,) * (ndim - 2))[:ndim], np.float32)
+    if fortran and ndim > 1:
+        array = np.asfortranarray(array)
+        assert is_fortran(array)
+    order = is_fortran(array)
+    assert (
+        npy.header_bytes(array.dtype, array.shape, order) == saved(array)[: -array.nbytes or None]
+    )
 
 
 def test_load_is_a_view(npy):
