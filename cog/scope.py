@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -214,11 +215,17 @@ _NOOP = _NoopScope()
 _current: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
     "cog_current_scope", default=None
 )
+# The scope of the one sync prediction running in this process, for threads the model
+# starts itself (they do not inherit the ContextVar). Never set for async predictions,
+# where several may run at once.
+_sync_scope: Scope | None = None
 
 
 def current_scope() -> Scope:
     """The active prediction's scope, or a no-op scope outside a prediction (never None)."""
     scope = _current.get()
+    if scope is None:
+        scope = _sync_scope
     return _NOOP if scope is None else scope
 
 
@@ -227,12 +234,23 @@ def prediction_scope(
     context: dict[str, str] | None, on_metric: MetricHook | None = None
 ) -> Iterator[Scope]:
     """Make a fresh scope current for the code run inside the block (one per prediction)."""
+    global _sync_scope
     scope = Scope(context, on_metric)
     token = _current.set(scope)
+    owns_sync = _sync_scope is None and not _in_event_loop()
+    if owns_sync:
+        _sync_scope = scope
     try:
         yield scope
     finally:
         _current.reset(token)
+        if owns_sync:
+            _sync_scope = None
+
+
+def _in_event_loop() -> bool:
+    asyncio = sys.modules.get("asyncio")  # not imported: no loop can be running
+    return asyncio is not None and asyncio._get_running_loop() is not None
 
 
 def emit_metric(name: str, value: Any) -> None:

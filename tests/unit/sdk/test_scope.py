@@ -56,13 +56,44 @@ def test_async_tasks_inherit_the_scope():
     assert one is not two and after.context == {}
 
 
-def test_threads_do_not_share_a_scope():
+def test_threads_started_by_a_sync_prediction_see_its_scope():
     seen: list[Scope] = []
-    with prediction_scope({}) as scope:
-        t = threading.Thread(target=lambda: seen.append(current_scope()))
+
+    def look() -> None:
+        seen.append(current_scope())
+
+    with prediction_scope({"id": "sync"}) as scope:
+        t = threading.Thread(target=look)
         t.start()
         t.join()
-    assert seen[0] is not scope
+    t = threading.Thread(target=look)
+    t.start()
+    t.join()
+    assert seen[0] is scope
+    assert seen[1] is not scope and seen[1].context == {}
+
+
+def test_threads_started_by_async_predictions_get_no_scope():
+    seen: list[Scope] = []
+
+    async def main() -> Scope:
+        with prediction_scope({"id": "async"}) as scope:
+            await asyncio.to_thread(lambda: seen.append(current_scope()))
+            return scope
+
+    scope = asyncio.run(main())
+    # to_thread copies the context, plain threads do not: either way no other scope leaks in.
+    assert seen[0] is scope
+    seen.clear()
+
+    async def plain_thread() -> None:
+        with prediction_scope({"id": "async"}):
+            t = threading.Thread(target=lambda: seen.append(current_scope()))
+            t.start()
+            t.join()
+
+    asyncio.run(plain_thread())
+    assert seen[0].context == {}
 
 
 def test_replace_incr_append(recorded):
