@@ -79,3 +79,40 @@ def test_same_message_as_cog(reference_messages, name):
 def test_every_rule_class_is_rejected(reference_messages):
     rejected = [name for name, message in reference_messages.items() if message is not None]
     assert sorted(rejected) == sorted(c for c in CLASSES if c != "Valid")
+
+
+FILENAME_URLS = [
+    "https://example.com/a/image.png",
+    "https://example.com/a/my+file%20name.jpg?sig=1#frag",
+    "https://example.com/a%2Fb%00c.txt",
+    "https://example.com/" + "n" * 300 + ".safetensors",
+    "https://example.com/" + "é" * 150 + ".bin",
+    "https://example.com/dir/",
+    "data:image/png;base64,AAAA",
+    "data:text/plain;charset=utf-8,hi",
+    "data:,hi",
+    "data:application/x-cog-unknown;base64,AAAA",
+    "data:audio/wav;base64,AAAA",
+]
+
+_FILENAME_SCRIPT = """
+import json, sys
+from cog.types import get_filename
+print(json.dumps([get_filename(u) for u in sys.argv[1:]]))
+"""
+
+
+def test_download_filenames_match_cog():
+    from cog.types import get_filename
+
+    python = reference_python(SERVER_REFERENCE)
+    result = subprocess.run(
+        [str(python), "-I", "-c", _FILENAME_SCRIPT, *FILENAME_URLS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=FIXTURES,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [get_filename(u) for u in FILENAME_URLS] == expected
