@@ -8,12 +8,13 @@ case only `POST /shutdown` or SIGINT stop the server.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -60,12 +61,35 @@ def serve_project(
     return serve(replace(settings, port=port, host=host, upload_url=upload_url))
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, Cog's default server log format."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "timestamp": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(environ: Mapping[str, str]) -> None:
+    """`COG_LOG_LEVEL` picks the level; `LOG_FORMAT=console` asks for plain text lines."""
+    handler = logging.StreamHandler()
+    if environ.get("LOG_FORMAT", "").lower() == "console":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(_LEVELS.get(environ.get("COG_LOG_LEVEL", "info").lower(), logging.INFO))
+
+
 def serve(settings: Settings) -> int:
-    level = _LEVELS.get(os.environ.get("COG_LOG_LEVEL", "info").lower(), logging.INFO)
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(os.environ)
     try:
         return asyncio.run(_serve(settings))
     except KeyboardInterrupt:

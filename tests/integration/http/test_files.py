@@ -205,3 +205,15 @@ def test_legacy_output_file_prefix_uploads_multipart(
     assert put.method == "PUT"
     assert put.headers["content-type"].startswith("multipart/form-data")
     assert b'name="file"' in put.body and b"ABC" in put.body
+
+
+def test_large_data_url_input(server: ServerProcess) -> None:
+    payload = bytes(range(256)) * (24 * 1024 * 4)  # 24 MiB, 32 MiB as base64
+    response = httpx.post(
+        server.url + "/predictions",
+        json={"input": {"file": data_url(b"big"), "files": [data_url(payload, "image/png")]}},
+        timeout=120,
+    )
+    body = response.json()
+    assert body["status"] == "succeeded", body["error"]
+    assert decode(body["output"]["copies"][0])[1] == payload
