@@ -281,6 +281,8 @@ class Config(BaseModel):
         seen: set[str] = set()
         for item in value:
             name = item.split("=", 1)[0]
+            if "\n" in item or "\r" in item:
+                raise invalid("environment", "values must be on one line", item.strip())
             if name in RESERVED_ENV_NAMES or name.startswith(RESERVED_ENV_PREFIXES):
                 raise invalid(
                     "environment",

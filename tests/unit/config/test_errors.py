@@ -122,6 +122,10 @@ PY = 'build:\n  python_version: "3.12"\n'
             'invalid environment[0] "1X=2": must be in the form NAME=value',
         ),
         (
+            'environment: ["A=1\\n"]\n',
+            'invalid environment "A=1": values must be on one line',
+        ),
+        (
             "environment: [A=1, A=2]\n",
             'invalid environment "A=2": environment variable "A" is already defined',
         ),
