@@ -150,19 +150,20 @@ def _fmt_codes(codes: dict[str, int]) -> str:
 def markdown(report: dict[str, Any]) -> str:
     """The tables of docs/benchmarks.md."""
     lines = [
-        "| scenario | server | ok req/s | p50 ms | p90 ms | p99 ms | non-2xx | cold start s | peak RSS MiB |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        "| scenario | server | ok req/s | p50 ms | p90 ms | p99 ms | non-2xx | cold start s | peak RSS MiB | wrk cores |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
     for name, sc in report["scenarios"].items():
         for side_name, side in sc["sides"].items():
             if "error" in side:
-                lines.append(f"| {name} | {side_name} | not run: {side['error_summary']} ||||||")
+                lines.append(f"| {name} | {side_name} | not run: {side['error_summary']} |||||||")
                 continue
             s = side["summary"]
             lines.append(
                 f"| {name} | {side_name} | {_fmt(s['rps_ok'])} | {_fmt(s['p50_ms'])} | "
                 f"{_fmt(s['p90_ms'])} | {_fmt(s['p99_ms'])} | {_fmt_codes(s['non_2xx'])} | "
-                f"{_fmt(s['cold_start_s'])} | {_fmt(s['peak_rss_mib'])} |"
+                f"{_fmt(s['cold_start_s'])} | {_fmt(s['peak_rss_mib'])} | "
+                f"{_fmt(s['generator_cpu_share'])} |"
             )
     lines += [
         "",
