@@ -97,7 +97,10 @@ class FrontApp:
             return
         except Exception:
             log.exception("internal error handling %s %s", scope.method, scope.path)
-            protocol.response_bytes(500, JSON, encode({"detail": "Internal Server Error"}))
+            try:
+                protocol.response_bytes(500, JSON, encode({"detail": "Internal Server Error"}))
+            except Exception:
+                pass  # the response had started, or the client is gone
 
     async def _route(self, scope: Any, protocol: Any, method: str, path: str) -> None:
         if len(path) > 1 and path.endswith("/"):

@@ -28,7 +28,8 @@ def tmp_root() -> Iterator[str]:
 def server(module_receiver: Receiver, tmp_root: str) -> Iterator[ServerProcess]:
     module_receiver.uploads["/in/hello.txt"] = b"hello world"
     module_receiver.uploads["/in/data.bin"] = b"\x00\x01\x02"
-    with running_server(FIXTURES / "files", env={"TMPDIR": tmp_root}) as server:
+    env = {"TMPDIR": tmp_root, "COG_USER_AGENT": "files-test/1.0"}
+    with running_server(FIXTURES / "files", env=env) as server:
         yield server
 
 
@@ -78,6 +79,8 @@ def test_url_and_data_url_inputs_and_nested_data_url_outputs(
     assert "text=https://example.invalid/stays-a-string" in body["logs"]
     # the request echo keeps the URLs, not local paths
     assert body["input"]["file"].startswith(module_receiver.url)
+    get = next(r for r in module_receiver.requests if r.path == "/in/hello.txt?sig=abc")
+    assert get.headers["user-agent"] == "files-test/1.0"
 
 
 def test_input_temp_files_are_removed(
@@ -149,6 +152,19 @@ def test_uploads_every_file_in_the_tree(
     assert put.headers["content-type"] == "text/plain"
     assert put.headers["x-prediction-id"] == body["id"]
     assert put.headers["traceparent"] == traceparent
+
+
+def test_upload_is_retried_on_503(uploading: ServerProcess, module_receiver: Receiver) -> None:
+    module_receiver.fail_next(503, 503)
+    response = httpx.post(
+        uploading.url + "/predictions",
+        json={"input": {"file": data_url(b"retry"), "files": []}},
+        timeout=60,
+    )
+    body = response.json()
+    assert body["status"] == "succeeded", body
+    assert body["output"]["copy"] == module_receiver.url + "/stored/up/copy.txt"
+    assert module_receiver.uploads["/up/copy.txt"] == b"RETRY"
 
 
 def test_upload_failure_fails_the_prediction(
