@@ -253,7 +253,7 @@ class WorkerPool:
         worker.runs[tag] = run
         sink.on_started()
         try:
-            return await asyncio.shield(future)
+            return await future
         except asyncio.CancelledError:
             self.cancel(prediction_id)  # the slot comes back when the worker reports
             raise

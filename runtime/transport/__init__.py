@@ -17,6 +17,10 @@ from typing import Any, Protocol
 OnMessage = Callable[[list[Any]], None]
 
 
+class ChannelClosed(Exception):
+    """The channel was closed (by another thread) while this one was receiving."""
+
+
 class FrontTransport(Protocol):
     address: str  # what workers connect to
 
@@ -35,7 +39,8 @@ class FrontTransport(Protocol):
 
 class WorkerChannel(Protocol):
     """One connection from a worker. `send` may be called from any thread; receiving
-    belongs to one thread (blocking `recv`, or `recv_nowait` when `wait_fds` are readable)."""
+    belongs to one thread: blocking `recv`, or, on an event loop, `acknowledge(fd)` then
+    `recv_nowait` until None whenever one of `wait_fds` is readable."""
 
     wait_fds: tuple[int, ...]
 
@@ -45,7 +50,11 @@ class WorkerChannel(Protocol):
 
     def recv_nowait(self) -> list[Any] | None: ...
 
-    def close(self) -> None: ...
+    def acknowledge(self, fd: int) -> None: ...
+
+    def close(self) -> None:
+        """Stop receiving; what was sent still goes out until `finish_worker()`."""
+        ...
 
 
 def front_transport() -> FrontTransport:
@@ -58,3 +67,10 @@ def worker_channel(address: str, peer: bytes) -> WorkerChannel:
     from cog.runtime.transport.zeromq import ZmqChannel
 
     return ZmqChannel(address, peer)
+
+
+def finish_worker() -> None:
+    """In a worker about to exit: wait until its closed channels have sent everything."""
+    from cog.runtime.transport.zeromq import finish_worker as finish
+
+    finish()

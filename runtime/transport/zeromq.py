@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import zmq
 
-from cog.runtime.transport import OnMessage
+from cog.runtime.transport import ChannelClosed, OnMessage
 
 _POLLIN = zmq.POLLIN
 _NOBLOCK = zmq.NOBLOCK
@@ -115,35 +115,46 @@ class ZmqChannel:
     def send(self, header: Any) -> None:
         sock = self._sock
         with self._lock:
+            if sock.closed:
+                raise ChannelClosed()
             sock.send(header)
             pending = cast(int, sock.getsockopt(_EVENTS)) & _POLLIN
         if pending:
             os.eventfd_write(self._wake, 1)
 
     def recv_nowait(self) -> list[Any] | None:
+        sock = self._sock
         with self._lock:
-            try:
-                return self._sock.recv_multipart(_NOBLOCK)
-            except zmq.Again:
-                pass
-        try:
-            os.eventfd_read(self._wake)
-        except BlockingIOError:
-            pass
+            if sock.closed:
+                raise ChannelClosed()
+            if cast(int, sock.getsockopt(_EVENTS)) & _POLLIN:
+                return sock.recv_multipart(_NOBLOCK)
         return None
 
     def recv(self) -> list[Any]:
-        sock = self._sock
+        wait_fds = self.wait_fds
+        wake = self._wake
         while True:
             frames = self.recv_nowait()
             if frames is not None:
                 return frames
-            with self._lock:
-                ready = cast(int, sock.getsockopt(_EVENTS)) & _POLLIN
-            if not ready:
-                select.select(self.wait_fds, (), ())
+            # EVENTS has just consumed any signal on the zmq fd: wait for the next one
+            if wake in select.select(wait_fds, (), ())[0]:
+                self.acknowledge(wake)
+
+    def acknowledge(self, fd: int) -> None:
+        if fd == self._wake:
+            try:
+                os.eventfd_read(fd)
+            except BlockingIOError:
+                pass
 
     def close(self) -> None:
         with self._lock:
-            self._sock.close()
-        os.close(self._wake)
+            self._sock.close()  # what is queued still goes out, until finish_worker()
+        os.eventfd_write(self._wake, 1)  # a thread waiting in recv() sees ChannelClosed
+
+
+def finish_worker() -> None:
+    """Block until every closed channel has sent what it queued (2 s at most)."""
+    zmq.Context.instance().term()

@@ -53,9 +53,13 @@ class AsyncLoop:
     def run_forever(self) -> None:
         loop = self._loop
         for fd in self._channel.wait_fds:
-            loop.add_reader(fd, self._drain)
+            loop.add_reader(fd, self._readable, fd)
         loop.call_soon(self._drain)
         loop.run_forever()
+
+    def _readable(self, fd: int) -> None:
+        self._channel.acknowledge(fd)
+        self._drain()
 
     def _drain(self) -> None:
         recv_nowait = self._channel.recv_nowait

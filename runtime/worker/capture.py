@@ -82,6 +82,8 @@ class LogRouter:
     def finish(self, tag: int) -> None:
         """Flush the unterminated last line of each stream of `tag`."""
         self.active.discard(tag)
+        if not self._partial:
+            return
         for stream in (0, 1):
             with self._lock:
                 rest = self._partial.pop((tag, stream), None)
@@ -147,6 +149,9 @@ class FdCapture:
             self._read_fds.append(r)
         self._lock = threading.Lock()
         self._decoders = [_decoder(), _decoder()]
+        self._drain_poller = select.poll()
+        for fd in self._read_fds:
+            self._drain_poller.register(fd, select.POLLIN)
         threading.Thread(target=self._read_forever, name="cog-log-reader", daemon=True).start()
 
     def _read_forever(self) -> None:
@@ -154,29 +159,27 @@ class FdCapture:
         for fd in self._read_fds:
             poller.register(fd, select.POLLIN)
         while True:
-            for fd, _ in poller.poll():
-                with self._lock:
-                    self._read(self._read_fds.index(fd))
+            ready = poller.poll()
+            with self._lock:
+                self._read_ready(ready)
 
-    def _read(self, stream: int) -> bool:
-        """Read what is waiting on one pipe; False when it was empty."""
-        try:
-            data = os.read(self._read_fds[stream], 65536)
-        except BlockingIOError:
-            return False
-        if not data:
-            return False
-        _write_all(self.real_fds[stream], data)
-        self._router.feed(0, stream, self._decoders[stream].decode(data))
-        return True
+    def _read_ready(self, ready: list[tuple[int, int]]) -> None:
+        for fd, _ in ready:
+            stream = 0 if fd == self._read_fds[0] else 1
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:  # the other reader got there first
+                continue
+            if data:
+                _write_all(self.real_fds[stream], data)
+                self._router.feed(0, stream, self._decoders[stream].decode(data))
 
     def drain(self) -> None:
         """Route everything written to the fds so far (C stdio buffers included)."""
         _libc.fflush(None)
         with self._lock:
-            for stream in (0, 1):
-                while self._read(stream):
-                    pass
+            while ready := self._drain_poller.poll(0):
+                self._read_ready(ready)
 
 
 def _decoder() -> codecs.IncrementalDecoder:

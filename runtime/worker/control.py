@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cog.runtime import protocol
-from cog.runtime.transport import WorkerChannel
+from cog.runtime.transport import ChannelClosed, WorkerChannel
 from cog.runtime.worker.prediction import error_text
 
 
@@ -34,6 +34,12 @@ class Control:
         threading.Thread(target=self._serve, name="cog-control", daemon=True).start()
 
     def _serve(self) -> None:
+        try:
+            self._serve_until_closed()
+        except ChannelClosed:
+            return
+
+    def _serve_until_closed(self) -> None:
         decode = self._codec.decode
         while True:
             frames = self._channel.recv()

@@ -18,7 +18,7 @@ import traceback
 from typing import Any
 
 from cog.runtime import protocol
-from cog.runtime.transport import worker_channel
+from cog.runtime.transport import ChannelClosed, WorkerChannel, finish_worker, worker_channel
 from cog.runtime.worker.capture import FdCapture, LogRouter, RoutedStream
 from cog.runtime.worker.prediction import Reporter, error_text
 
@@ -35,7 +35,10 @@ def main(argv: list[str]) -> None:
     control_channel = worker_channel(settings["address"], b"c" + settings["peer"].encode())
 
     def emit(tag: int, source: str, line: str) -> None:
-        channel.send(codec.encode(protocol.LOG, tag, protocol.Log(source, line)))
+        try:
+            channel.send(codec.encode(protocol.LOG, tag, protocol.Log(source, line)))
+        except ChannelClosed:  # output of threads still running while the worker exits
+            pass
 
     router = LogRouter(emit)
     capture = FdCapture(router)
@@ -70,8 +73,7 @@ def main(argv: list[str]) -> None:
                 protocol.READY, 0, protocol.Ready(error_text(exc), 0, None, False, False, False)
             )
         )
-        channel.close()
-        os._exit(1)
+        _exit(1, channel, control_channel)
 
     capture.drain()
     router.finish(0)
@@ -91,8 +93,15 @@ def main(argv: list[str]) -> None:
     channel.send(codec.encode(protocol.READY, 0, ready))
     main_loop.run_forever()
     capture.drain()
-    channel.close()
-    os._exit(0)
+    _exit(0, channel, control_channel)
+
+
+def _exit(code: int, *channels: WorkerChannel) -> None:
+    """Exit without running model atexit hooks, once the last messages are out."""
+    for channel in channels:
+        channel.close()
+    finish_worker()
+    os._exit(code)
 
 
 class _SetupError(Exception):

@@ -35,9 +35,6 @@ class Reporter:
         self.capture = capture
         self.output_dir = tempfile.mkdtemp(prefix="cog-output-")
 
-    def log(self, tag: int, source: str, line: str) -> None:
-        self._send(self._encode(protocol.LOG, tag, protocol.Log(source, line)))
-
     def metric_sender(self, tag: int) -> Callable[[str, Any, str], None]:
         def on_metric(name: str, value: Any, mode: str) -> None:
             self._send(self._encode(protocol.METRIC, tag, protocol.Metric(name, value, mode)))
