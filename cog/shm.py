@@ -27,6 +27,7 @@ import re
 import secrets
 import socket
 import struct
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -171,7 +172,10 @@ def _view(buf: Any, desc: Descriptor, readonly: bool) -> Any:
 
 
 class Slab:
-    """The front's pool of shared memory: segments, their allocators, and their peers."""
+    """The front's pool of shared memory: segments, their allocators, and their peers.
+
+    Thread-safe, so a large data URL can be decoded into it from an executor thread.
+    """
 
     def __init__(
         self,
@@ -187,6 +191,7 @@ class Slab:
         self.segments: dict[int, Segment] = {}
         self._allocators: dict[int, Any] = {}
         self._peers: list[socket.socket] = []
+        self._lock = threading.RLock()
         while self.capacity < size:
             self._grow(min(self.segment_size, size - self.capacity))
 
@@ -214,19 +219,22 @@ class Slab:
 
     def alloc(self, length: int) -> Block:
         """A range of `length` bytes; grows the slab by a segment when none has room."""
-        for sid, allocator in self._allocators.items():
-            offset = allocator.alloc(length)
-            if offset >= 0:
-                return Block(sid, offset, length)
-        segment = self._grow(max(self.segment_size, length))
-        return Block(segment.id, self._allocators[segment.id].alloc(length), length)
+        with self._lock:
+            for sid, allocator in self._allocators.items():
+                offset = allocator.alloc(length)
+                if offset >= 0:
+                    return Block(sid, offset, length)
+            segment = self._grow(max(self.segment_size, length))
+            return Block(segment.id, self._allocators[segment.id].alloc(length), length)
 
     def free(self, block: Block) -> None:
-        self._allocators[block.segment].free(block.offset)
+        with self._lock:
+            self._allocators[block.segment].free(block.offset)
 
     def shrink(self, block: Block, length: int) -> Block:
         """Give back the end of a block that was allocated for an upper bound."""
-        self._allocators[block.segment].shrink(block.offset, length)
+        with self._lock:
+            self._allocators[block.segment].shrink(block.offset, length)
         return Block(block.segment, block.offset, length)
 
     def buffer(self, block: Block) -> memoryview:
@@ -290,8 +298,9 @@ class Slab:
 
     def add_peer(self, sock: socket.socket) -> None:
         """Send every segment to a worker now, and every later one when it is added."""
-        self._announce(sock, self.segments.values())
-        self._peers.append(sock)
+        with self._lock:
+            if self._announce(sock, list(self.segments.values())):
+                self._peers.append(sock)
 
     def remove_peer(self, sock: socket.socket) -> None:
         if sock in self._peers:
@@ -304,7 +313,7 @@ class Slab:
         self.add_peer(ours)
         return theirs
 
-    def _announce(self, sock: socket.socket, segments: Iterable[Segment]) -> None:
+    def _announce(self, sock: socket.socket, segments: Iterable[Segment]) -> bool:
         for segment in segments:
             try:
                 socket.send_fds(sock, [_ANNOUNCE.pack(segment.id, segment.size)], [segment.fd])
@@ -313,7 +322,8 @@ class Slab:
                 if sock in self._peers:
                     self._peers.remove(sock)
                 sock.close()
-                return
+                return False
+        return True
 
     def close(self) -> None:
         for sock in self._peers:

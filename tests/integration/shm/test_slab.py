@@ -136,3 +136,25 @@ def test_unknown_segment_is_a_clear_error(slab):
 def test_full_dev_shm_is_an_error_not_a_crash():
     with pytest.raises((SlabFull, OSError)):
         Segment.create(1 << 50)
+
+
+def test_threads_decode_into_the_slab_at_once(slab):
+    import threading
+
+    payloads = [os.urandom(50_000 + i) for i in range(16)]
+    uris = ["data:;base64," + base64.b64encode(p).decode() for p in payloads]
+    results: dict[int, bytes] = {}
+
+    def work(i: int) -> None:
+        for _ in range(5):
+            _, block = slab.put_data_uri(uris[i])
+            results[i] = bytes(slab.buffer(block))
+            slab.free(block)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [results[i] for i in range(16)] == payloads
+    assert slab.used == 0
