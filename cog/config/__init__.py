@@ -10,6 +10,7 @@ from cog.config.models import (
     SecretMount,
     Weight,
     WeightSource,
+    check_runner_concurrency,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "SecretMount",
     "Weight",
     "WeightSource",
+    "check_runner_concurrency",
     "find_config",
     "load_config",
     "parse_document",

@@ -400,6 +400,16 @@ class Config(BaseModel):
         return self.build.run_commands if self.build else ()
 
 
+def check_runner_concurrency(config: Config, *, runner_is_async: bool) -> None:
+    """`concurrency.max` > 1 needs an async runner; call once the runner is loaded."""
+    if config.concurrency is not None and config.concurrency.max > 1 and not runner_is_async:
+        raise invalid(
+            "concurrency.max",
+            "concurrency above 1 requires an async runner (async def run() or predict())",
+            config.concurrency.max,
+        )
+
+
 def _check_ref(field: str, ref: str, example: str, project_dir: Path | None) -> None:
     parts = ref.split(".py:")
     if len(parts) != 2 or not parts[0] or not parts[1]:

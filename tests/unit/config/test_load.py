@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from cog.config import ConfigError, ConfigWarning, load_config, validate_document
+from cog.config import (
+    ConfigError,
+    ConfigWarning,
+    check_runner_concurrency,
+    load_config,
+    validate_document,
+)
 
 FULL = """\
 build:
@@ -193,3 +199,15 @@ def test_reference_into_a_subdirectory_is_allowed(tmp_path: Path) -> None:
     (tmp_path / "cog.yaml").write_text("run: src/models/predict.py:Runner\n")
     config, _ = load_config(os.fspath(tmp_path / "cog.yaml"))
     assert config.predict_ref == "src/models/predict.py:Runner"
+
+
+def test_concurrency_needs_an_async_runner(tmp_path: Path) -> None:
+    (tmp_path / "cog.yaml").write_text('build:\n  python_version: "3.12"\nconcurrency: {max: 2}\n')
+    config, _ = load_config(tmp_path / "cog.yaml")
+    check_runner_concurrency(config, runner_is_async=True)
+    with pytest.raises(ConfigError) as info:
+        check_runner_concurrency(config, runner_is_async=False)
+    assert str(info.value) == (
+        'invalid concurrency.max "2": concurrency above 1 requires an async runner '
+        "(async def run() or predict())"
+    )
