@@ -235,6 +235,8 @@ class FrontApp:
             self._disconnects.add(prediction, protocol)
             try:
                 await self._execute(prediction, slot)
+            except Exception:
+                pass  # logged, and the prediction is failed: its envelope says so
             finally:
                 self._disconnects.discard(prediction)
             protocol.response_bytes(200, JSON, prediction.body())
@@ -428,7 +430,13 @@ class FrontApp:
     def _background(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._forget_task)
+
+    def _forget_task(self, task: asyncio.Task[Any]) -> None:
+        """Background errors are logged where they happen; mark them seen and drop the task."""
+        self._tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
 
     # ------------------------------------------------------------------ SSE
 
