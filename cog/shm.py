@@ -351,7 +351,11 @@ class SlabMapping:
 
     @classmethod
     def from_fd(cls, fd: int) -> SlabMapping:
-        return cls(socket.socket(fileno=fd))
+        """The mapping at worker start-up: the segments already announced are mapped (and
+        their pages populated) now, not on the first request."""
+        mapping = cls(socket.socket(fileno=fd))
+        mapping.receive()
+        return mapping
 
     def receive(self, timeout: float | None = 0.0) -> int:
         """Map the segments announced so far; wait up to `timeout` for the first. Count mapped."""
