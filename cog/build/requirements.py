@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cog.build import compat
@@ -50,9 +50,6 @@ class Requirement:
     pin: str | None = None  # the version of an exact `==` pin
     options: tuple[tuple[str, str], ...] = ()  # (--extra-index-url, URL), ...
 
-    def render(self) -> str:
-        return self.spec
-
 
 @dataclass(frozen=True)
 class LocalArtifact:
@@ -68,7 +65,7 @@ class Requirements:
 
     options: tuple[tuple[str, str | None], ...] = ()
     packages: tuple[Requirement, ...] = ()
-    local_artifacts: tuple[LocalArtifact, ...] = field(default=())
+    local_artifacts: tuple[LocalArtifact, ...] = ()
 
     def pinned(self, name: str) -> str | None:
         """The exact version pinned for `name` (`torch==2.1.0+cu118` -> `2.1.0+cu118`)."""
@@ -76,9 +73,6 @@ class Requirements:
             if package.name == normalize_name(name):
                 return package.pin
         return None
-
-    def has(self, name: str) -> bool:
-        return any(p.name == normalize_name(name) for p in self.packages)
 
 
 def read_requirements(config: Config, project_dir: Path) -> Requirements:
@@ -256,5 +250,5 @@ def render(requirements: Requirements) -> str:
     unique = list(dict.fromkeys(collected))
     unique.sort(key=lambda option: order.get(option[0], 3))
     lines = [name if value is None else f"{name} {value}" for name, value in unique]
-    lines.extend(package.render() for package in requirements.packages)
+    lines.extend(package.spec for package in requirements.packages)
     return "".join(f"{line}\n" for line in lines)
