@@ -79,8 +79,9 @@ def _leaf(path: str) -> str:
 
 
 def _type_phrase(types: list[str]) -> str:
-    names = [_TYPE_NAMES[t] for t in types if t != "null"] or ["null"]
-    return " or ".join(names)
+    """`a string or number`, `an integer`."""
+    names = " or ".join([_TYPE_NAMES[t] for t in types if t != "null"] or ["null"])
+    return ("an " if names[0] in "aeiou" else "a ") + names
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def _check(value: Any, schema: dict[str, Any], path: str, root: dict[str, Any]) 
     if types is not None:
         allowed = [types] if isinstance(types, str) else list(types)
         if not any(_is_type(value, t) for t in allowed):
-            raise schema_error(path, f"must be a {_type_phrase(allowed)}")
+            raise schema_error(path, f"must be {_type_phrase(allowed)}")
 
     for option in ("anyOf", "oneOf"):
         if option in schema:
@@ -185,5 +186,5 @@ def _describe_alternatives(branches: list[dict[str, Any]]) -> str:
             phrases.append("a non-empty list of mappings" if least else "a list")
         elif "type" in branch:
             types = branch["type"]
-            phrases.append("a " + _type_phrase([types] if isinstance(types, str) else types))
+            phrases.append(_type_phrase([types] if isinstance(types, str) else types))
     return "must be " + " or ".join(phrases)

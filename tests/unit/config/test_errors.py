@@ -62,7 +62,7 @@ PY = 'build:\n  python_version: "3.12"\n'
             'schema error in "concurrency": missing required field "max"',
         ),
         ("concurrency: {max: 2, min: 1}\n", 'schema error in "concurrency": unknown field "min"'),
-        ("concurrency: {max: two}\n", 'schema error in "concurrency.max": must be a integer'),
+        ("concurrency: {max: two}\n", 'schema error in "concurrency.max": must be an integer'),
         (
             PY + "  run:\n    - {mounts: []}\n",
             'schema error in "build.run[0]": missing required field "command"',
