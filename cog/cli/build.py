@@ -10,32 +10,35 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from cog.build import generate_build, image_labels, write_staged
+from cog.build import (
+    WeightPaths,
+    find_weights,
+    generate_build,
+    image_labels,
+    weights_dockerfile,
+    write_staged,
+)
 from cog.cli.console import info, warn
-from cog.cli.context import runtime_wheel, stage_context
+from cog.cli.context import runtime_wheel, stage_context, stage_paths
 from cog.cli.errors import CLIError
 from cog.cli.progress import BuildProgress
 from cog.cli.project import Project, image_name_for_dir, load_project
-from cog.engine import BuildError, Engine
+from cog.engine import BuildError, Engine, connect
 
 DOCKERFILE_NAME = ".cog/build/Dockerfile"
 
 
 def run(args: argparse.Namespace) -> int:
-    from cog.engine import connect
-
     project = load_project(args.file)
     name = args.tag or project.default_image_name()
     info(f"Building Docker image from environment in cog.yaml as {name}...")
-    engine = connect()
-    ref = build_image(project, engine, args, dev=False, tag=name)
+    ref = build_image(project, args, dev=False, tag=name)
     info(f"Image built as {ref}")
     return 0
 
 
 def build_image(
     project: Project,
-    engine: Engine,
     args: argparse.Namespace,
     *,
     dev: bool,
@@ -47,22 +50,31 @@ def build_image(
         raise CLIError(
             'no predict or train reference found in cog.yaml: add run: "predict.py:Predictor"'
         )
-    if args.separate_weights:
-        raise CLIError("--separate-weights is not supported by this cog yet; build without it")
-    if args.secret:
-        raise CLIError(
-            "--secret needs BuildKit secret mounts, which the Docker Engine API build used "
-            "here does not pass on; bake the value with an environment variable instead"
-        )
+    secrets = parse_secrets(args.secret)
     schema = None if dev else _schema(project, args)
     tag = tag or image_name_for_dir(project.root.name) + "-dev"
-    context = stage_context(project.root, include_source=not dev)
+    # Everything above needs no engine: mistakes are reported before one is looked for.
+    engine = connect()
+    weights = weights_image = None
+    if args.separate_weights and not dev:
+        weights = find_weights(project.root)
+        if weights.paths:
+            weights_image = weights_ref(tag)
+            _build_weights(project, engine, weights, weights_image, args)
+        else:
+            warn("--separate-weights: no weight files (10 MiB or more) found; building one image")
+            weights = None
+    context = stage_context(
+        project.root, include_source=not dev, exclude=weights.paths if weights else ()
+    )
     try:
         plan = generate_build(
             project.config,
             project.root,
             runtime_wheel=runtime_wheel(),
             dev=dev,
+            separate_weights=weights,
+            weights_image=weights_image,
             config_filename=project.config_file,
         )
         write_staged(plan, context)
@@ -78,6 +90,7 @@ def build_image(
                 tag=tag,
                 labels=labels,
                 no_cache=args.no_cache,
+                secrets=secrets,
                 on_line=progress.line,
             )
         finally:
@@ -89,6 +102,66 @@ def build_image(
     if not dev and schema is None:
         _label_with_schema_from_image(project, engine, tag, result.image_id)
     return tag
+
+
+def weights_ref(tag: str) -> str:
+    """`name[:tag]` -> `name-weights[:tag]`."""
+    slash, colon = tag.rfind("/"), tag.rfind(":")
+    if colon > slash:
+        return f"{tag[:colon]}-weights{tag[colon:]}"
+    return f"{tag}-weights"
+
+
+def _build_weights(
+    project: Project,
+    engine: Engine,
+    weights: WeightPaths,
+    image: str,
+    args: argparse.Namespace,
+) -> None:
+    info(f"Building weights image {image} from {', '.join(weights.paths)}...")
+    context = stage_paths(project.root, weights.paths)
+    try:
+        (context / "Dockerfile").write_text(weights_dockerfile(weights))
+        progress = BuildProgress(args.progress)
+        try:
+            engine.build(
+                str(context), "Dockerfile", tag=image, no_cache=args.no_cache, on_line=progress.line
+            )
+        finally:
+            progress.done()
+    except BuildError as exc:
+        raise CLIError(str(exc)) from exc
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+
+
+def parse_secrets(flags: list[str]) -> dict[str, bytes]:
+    """`--secret id=NAME,src=PATH` or `--secret id=NAME,env=VAR` -> {NAME: value}."""
+    secrets: dict[str, bytes] = {}
+    for flag in flags:
+        fields = dict(part.partition("=")[::2] for part in flag.split(",") if part)
+        secret_id = fields.get("id")
+        if not secret_id or ("src" in fields) == ("env" in fields):
+            raise CLIError(
+                f"invalid --secret {flag!r}: expected id=NAME,src=PATH or id=NAME,env=VARIABLE"
+            )
+        if "src" in fields:
+            try:
+                with open(os.path.expanduser(fields["src"]), "rb") as f:
+                    secrets[secret_id] = f.read()
+            except OSError as exc:
+                raise CLIError(
+                    f"cannot read secret {secret_id} from {fields['src']}: {exc}"
+                ) from exc
+        else:
+            value = os.environ.get(fields["env"])
+            if value is None:
+                raise CLIError(
+                    f"secret {secret_id}: environment variable {fields['env']} is not set"
+                )
+            secrets[secret_id] = value.encode()
+    return secrets
 
 
 def _schema(project: Project, args: argparse.Namespace) -> dict[str, Any] | None:
@@ -144,14 +217,17 @@ def _label_with_schema_from_image(project: Project, engine: Engine, tag: str, im
         workdir="/src",
     )
     code = container.wait()
-    output = container.logs()
+    output = container.logs(stderr=False)
+    errors = container.logs(stdout=False)
     container.remove()
     try:
-        schema = json.loads(output[output.index("{") :]) if code == 0 else None
+        schema = json.loads(output) if code == 0 else None
     except ValueError:
         schema = None
     if not isinstance(schema, dict):
-        raise CLIError(f"Failed to generate the model's OpenAPI schema in the image:\n{output}")
+        raise CLIError(
+            f"Failed to generate the model's OpenAPI schema in the image:\n{errors or output}"
+        )
     context = stage_context(project.root, include_source=False)
     try:
         (context / ".cog" / "openapi_schema.json").write_text(json.dumps(schema, indent=2))

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from cog._version import __version__
@@ -18,22 +19,47 @@ from cog.build.context import STAGING_DIR, context_excludes, context_paths
 from cog.cli.errors import CLIError
 
 
-def stage_context(project_dir: Path, *, include_source: bool = True) -> Path:
-    """A fresh directory holding the files the image build may see."""
+def stage_context(
+    project_dir: Path, *, include_source: bool = True, exclude: Sequence[str] = ()
+) -> Path:
+    """A fresh directory holding the files the image build may see (`exclude`: more
+    .dockerignore patterns, such as weights built into their own image)."""
     context = Path(tempfile.mkdtemp(prefix="cog-context-"))
     if include_source:
-        for relative in context_paths(project_dir, context_excludes(project_dir)):
+        for relative in context_paths(project_dir, context_excludes(project_dir, exclude)):
             if relative == ".dockerignore" or relative.split("/", 1)[0] == ".cog":
                 continue
-            source = project_dir / relative
-            target = context / relative
-            if source.is_symlink() or not source.is_dir():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target, follow_symlinks=False)
-            else:
-                target.mkdir(parents=True, exist_ok=True)
+            _place(project_dir / relative, context / relative)
     (context / STAGING_DIR).mkdir(parents=True, exist_ok=True)
     return context
+
+
+def stage_paths(project_dir: Path, paths: Sequence[str]) -> Path:
+    """A fresh directory holding only `paths` (files or whole directories) of the project."""
+    context = Path(tempfile.mkdtemp(prefix="cog-weights-"))
+    for path in paths:
+        source = project_dir / path
+        if source.is_dir():
+            for inner in sorted(source.rglob("*")):
+                _place(inner, context / inner.relative_to(project_dir))
+        else:
+            _place(source, context / path)
+    return context
+
+
+def _place(source: Path, target: Path) -> None:
+    """Hard-link a file into the context (weights can be gigabytes), copying across devices."""
+    if source.is_dir() and not source.is_symlink():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not source.is_symlink():
+        try:
+            os.link(source, target)
+            return
+        except OSError:
+            pass
+    shutil.copy2(source, target, follow_symlinks=False)
 
 
 def runtime_wheel() -> Path:

@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from cog.cli.build import build_image
     from cog.engine import connect
 
+    image = build_image(project, args, dev=True)
     engine = connect()
-    image = build_image(project, engine, args, dev=True)
     ports = {}
     for publish in args.publish:
         host, _, port = publish.rpartition(":")

@@ -94,8 +94,8 @@ def run(args: argparse.Namespace, mode: str = "predict") -> int:
             from cog.cli.containers import ContainerServer
             from cog.engine import connect
 
+            dev_image = build_image(project, args, dev=True)
             engine = connect()
-            dev_image = build_image(project, engine, args, dev=True)
             gpus = args.gpus or ("all" if project.gpu else None)
             server = ContainerServer(
                 engine,

@@ -51,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     project = load_project(args.file)
     ref = target_ref(project, args.image)
-    engine = connect()
     info(f"Building Docker image from environment in cog.yaml as {ref}...")
-    build_image(project, engine, args, dev=False, tag=ref)
+    build_image(project, args, dev=False, tag=ref)
+    engine = connect()
     info(f"Pushing image '{ref}'...")
     engine.push(ref, on_line=BuildProgress(args.progress).line)
     info(f"Image '{ref}' pushed")

@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
         from cog.cli.containers import ContainerServer
         from cog.engine import connect
 
+        image = build_image(project, args, dev=True)
         engine = connect()
-        image = build_image(project, engine, args, dev=True)
         server = ContainerServer(
             engine,
             image,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
 import threading
@@ -11,6 +13,7 @@ from typing import IO, Any
 
 import docker
 import docker.errors
+import docker.utils
 from docker.models.containers import Container
 
 from cog.engine.errors import BuildError, EngineError
@@ -80,9 +83,10 @@ class RunningContainer:
         if self._log_thread is not None:
             self._log_thread.join(timeout)
 
-    def logs(self) -> str:
+    def logs(self, *, stdout: bool = True, stderr: bool = True) -> str:
         try:
-            return bytes(self._container.logs()).decode("utf-8", "replace")
+            raw = self._container.logs(stdout=stdout, stderr=stderr)
+            return bytes(raw).decode("utf-8", "replace")
         except docker.errors.APIError:
             return ""
 
@@ -125,26 +129,33 @@ class Engine:
         tag: str | None = None,
         labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
+        secrets: Mapping[str, bytes] | None = None,
         on_line: Callable[[str], None] | None = None,
     ) -> BuildResult:
         """Build `dockerfile` (a path inside `context_dir`) and return the image id.
 
-        Every output line goes to `on_line` as it arrives; on failure the BuildError carries
-        the log of the failing step so the user sees why without re-running."""
+        `secrets` maps ids to values for `RUN --mount=type=secret,id=...`. Every output line
+        goes to `on_line` as it arrives; on failure the BuildError carries the log of the
+        failing step so the user sees why without re-running."""
         step_log: list[str] = []
         image_id: str | None = None
         try:
-            stream: Iterator[dict[str, Any]] = self.client.api.build(
-                path=context_dir,
-                dockerfile=dockerfile,
-                tag=tag,
-                labels=dict(labels or {}),
-                nocache=no_cache,
-                rm=True,
-                forcerm=True,
-                decode=True,
-                platform="linux/amd64",
-            )
+            if secrets:
+                stream = self._build_with_secrets(
+                    context_dir, dockerfile, tag, labels, no_cache, secrets
+                )
+            else:
+                stream = self.client.api.build(
+                    path=context_dir,
+                    dockerfile=dockerfile,
+                    tag=tag,
+                    labels=dict(labels or {}),
+                    nocache=no_cache,
+                    rm=True,
+                    forcerm=True,
+                    decode=True,
+                    platform="linux/amd64",
+                )
             for event in stream:
                 if "error" in event or "errorDetail" in event:
                     message = str(
@@ -171,6 +182,58 @@ class Engine:
         if image_id is None:
             raise BuildError(_failure_message("the engine reported no image id", step_log))
         return BuildResult(image_id=image_id, tag=tag)
+
+    def _build_with_secrets(
+        self,
+        context_dir: str,
+        dockerfile: str,
+        tag: str | None,
+        labels: Mapping[str, str] | None,
+        no_cache: bool,
+        secrets: Mapping[str, bytes],
+    ) -> Iterator[dict[str, Any]]:
+        """Podman's build endpoint takes `secrets=["id=X,src=FILE"]` with FILE at the top of
+        the uploaded context; a `.dockerignore` keeps those files out of `COPY . /src`.
+        Docker's Engine API build (the classic builder) has no secret mounts."""
+        if self.name != "podman":
+            raise BuildError(
+                "build secrets (--secret) need Podman: Docker's Engine API build has no secret "
+                "mounts. Point DOCKER_HOST at a Podman service, or pass the value another way"
+            )
+        names = {}
+        for secret_id, value in secrets.items():
+            name = f".cog-secret-{secrets_safe(secret_id)}"
+            with open(os.path.join(context_dir, name), "wb") as f:
+                f.write(value)
+            os.chmod(os.path.join(context_dir, name), 0o600)
+            names[secret_id] = name
+        with open(os.path.join(context_dir, ".dockerignore"), "a", encoding="utf-8") as f:
+            f.write("".join(f"{n}\n" for n in names.values()) + ".dockerignore\n")
+        archive = docker.utils.tar(context_dir, exclude=[], dockerfile=(dockerfile, None))
+        api = self.client.api
+        params: dict[str, Any] = {
+            "dockerfile": dockerfile,
+            "t": tag,
+            "labels": json.dumps(dict(labels or {})),
+            "nocache": no_cache,
+            "rm": True,
+            "forcerm": True,
+            "platform": "linux/amd64",
+            "secrets": json.dumps([f"id={i},src={n}" for i, n in names.items()]),
+        }
+        try:
+            response = api._post(
+                api._url("/build"),
+                data=archive,
+                params=params,
+                headers={"Content-Type": "application/tar"},
+                stream=True,
+            )
+            yield from api._stream_helper(response, decode=True)
+        finally:
+            archive.close()
+            for name in names.values():
+                os.unlink(os.path.join(context_dir, name))
 
     def image_id(self, ref: str) -> str | None:
         try:
@@ -274,6 +337,10 @@ class Engine:
                 f"cannot start a container from {image}: {_api_message(exc)}"
             ) from exc
         return RunningContainer(container)
+
+
+def secrets_safe(secret_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", secret_id)
 
 
 def _split_ref(ref: str) -> tuple[str, str, str | None]:

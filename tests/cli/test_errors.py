@@ -133,3 +133,24 @@ def test_doctor_explains_problems_and_fails(project) -> None:
 
 
 PROJECT_ROOT = __import__("pathlib").Path(__file__).parent
+
+
+def test_debug_prints_the_dockerfile_and_the_weights_split(project) -> None:
+    root = project("hello-world")
+    result = cog("debug", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("#syntax=docker/dockerfile:1.4\nFROM python:3.11-slim\n")
+    assert 'ENV COG_PREDICT_TYPE_STUB="predict.py:Predictor"' in result.stdout
+    (root / "weights").mkdir()
+    (root / "weights" / "model.bin").write_bytes(b"\0" * (10 * 1024 * 1024))
+    result = cog("debug", "--separate-weights", "--image-name", "me/model:1", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "=== weights Dockerfile (me/model-weights:1) ===\nFROM scratch\n" in result.stdout
+    assert "FROM me/model-weights:1 AS weights" in result.stdout
+    assert result.stdout.endswith("=== excluded from the runner context ===\nweights\n")
+
+
+def test_bad_secret_flags_are_explained(project) -> None:
+    result = cog("build", "--secret", "src=/nope", cwd=project("hello-world"), env=NO_ENGINE)
+    assert result.returncode == 1
+    assert "expected id=NAME,src=PATH or id=NAME,env=VARIABLE" in result.stderr

@@ -45,6 +45,14 @@ def test_labels_hold_the_config_and_the_schema(engine: Engine, hello_image: str)
     assert labels["run.cog.has_init"] == "true"
 
 
+def test_schema_of_a_model_with_image_only_imports_is_generated_in_the_image(
+    engine: Engine, features_image: str
+) -> None:
+    schema = json.loads(engine.image_labels(features_image)["run.cog.openapi_schema"])
+    assert schema["components"]["schemas"]["Input"]["required"] == ["name"]
+    assert schema["components"]["schemas"]["Output"]["format"] == "uri"
+
+
 def test_python_and_system_packages_and_a_path_output(
     features_image: str, tmp_path: Path, cog_env
 ) -> None:
@@ -143,3 +151,54 @@ def test_failing_build_step_shows_its_log(workdir: Path, hello_image: str, cog_e
     assert "exit 3" in result.stderr
     assert "disk is on fire" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_build_secrets_reach_run_commands_but_not_the_image(
+    engine: Engine, workdir: Path, hello_image: str, cog_env
+) -> None:
+    import hashlib
+    import shutil
+
+    if engine.name != "podman":
+        pytest.skip("build secrets through the Engine API need Podman")
+    project = workdir / "secret"
+    shutil.copytree(PROJECTS / "secret", project)
+    env = dict(cog_env, COG_TEST_TOKEN="very secret value")
+    result = run_cog(
+        "build", "-t", "cogpy-test-secret", "--secret", "id=token,env=COG_TEST_TOKEN",
+        cwd=project, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    container = engine.run_detached(
+        "cogpy-test-secret", command=["sh", "-c", "cat /token.sha256; ls -a /src"]
+    )
+    assert container.wait() == 0
+    lines = container.logs().split()
+    container.remove()
+    assert lines[0] == hashlib.sha256(b"very secret value").hexdigest()
+    assert not any("secret" in name for name in lines[1:]), lines
+
+
+def test_separate_weights_go_into_their_own_image(
+    engine: Engine, workdir: Path, hello_project: Path, hello_image: str, cog_env
+) -> None:
+    import hashlib
+    import shutil
+
+    project = workdir / "weighted"
+    shutil.copytree(hello_project, project)
+    (project / "weights").mkdir()
+    blob = os.urandom(11 * 1024 * 1024)
+    (project / "weights" / "model.bin").write_bytes(blob)
+    result = run_cog(
+        "build", "-t", "cogpy-test-weighted", "--separate-weights", cwd=project, env=cog_env
+    )
+    assert result.returncode == 0, result.stderr
+    assert engine.image_id("cogpy-test-weighted-weights") is not None
+    container = engine.run_detached(
+        "cogpy-test-weighted", command=["sha256sum", "/src/weights/model.bin"]
+    )
+    assert container.wait() == 0
+    output = container.logs()
+    container.remove()
+    assert output.split()[0] == hashlib.sha256(blob).hexdigest()
