@@ -1,7 +1,8 @@
 """A real HTTP server on loopback that records webhooks and accepts uploads.
 
 Webhook POSTs are recorded (headers and JSON body); `fail_next` makes the next requests
-answer an error status first. Upload PUTs store the bytes by path and answer with a
+answer an error status first. GETs serve stored bytes; under `/slow/` they hang until the
+receiver stops. Upload PUTs store the bytes by path and answer with a
 `Location` header (with a query string, which the server must strip).
 """
 
@@ -35,6 +36,7 @@ class Receiver:
         self.failures: list[int] = []
         self.location = location
         self._cond = threading.Condition()
+        self._release = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,6 +86,8 @@ class Receiver:
             def do_GET(self) -> None:
                 self._record()
                 path = self.path.split("?", 1)[0]
+                if path.startswith("/slow/"):
+                    receiver._release.wait(60)  # a download that hangs until the test ends
                 data = receiver.uploads.get(path)
                 if data is None:
                     self._answer(404)
@@ -104,6 +108,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
 

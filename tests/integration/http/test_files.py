@@ -233,3 +233,26 @@ def test_large_data_url_input(server: ServerProcess) -> None:
     body = response.json()
     assert body["status"] == "succeeded", body["error"]
     assert decode(body["output"]["copies"][0])[1] == payload
+
+
+def test_cancel_during_a_slow_download(server: ServerProcess, module_receiver: Receiver) -> None:
+    response = httpx.put(
+        server.url + "/predictions/slow-download",
+        json={
+            "input": {"file": module_receiver.url + "/slow/big.bin", "files": []},
+            "webhook": module_receiver.url + "/hook",
+        },
+        headers=ASYNC,
+    )
+    assert response.status_code == 202  # the slow URL does not delay the 202
+    module_receiver.wait_for(lambda reqs: any(r.path == "/slow/big.bin" for r in reqs))
+    assert httpx.post(server.url + "/predictions/slow-download/cancel").status_code == 200
+    final = module_receiver.wait_completed("slow-download")
+    assert final["status"] == "canceled"
+    # the slot is free again
+    after = httpx.post(
+        server.url + "/predictions",
+        json={"input": {"file": data_url(b"x"), "files": []}},
+        timeout=60,
+    )
+    assert after.json()["status"] == "succeeded"
