@@ -9,6 +9,7 @@ validation context (`{"project_dir": Path}`).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -49,9 +50,13 @@ def _project_dir(info: ValidationInfo) -> Path | None:
     return Path(project_dir) if project_dir is not None else None
 
 
-def _inside(project_dir: Path, relative: str) -> bool:
-    if PurePosixPath(relative).is_absolute():
+def _inside(project_dir: Path | None, relative: str) -> bool:
+    """Whether `relative` stays in the project (following symlinks when the project is known)."""
+    path = PurePosixPath(relative)
+    if path.is_absolute():
         return False
+    if project_dir is None:
+        return os.path.normpath(path).split(os.sep, 1)[0] != ".."
     root = project_dir.resolve()
     return (root / relative).resolve().is_relative_to(root)
 
@@ -414,7 +419,7 @@ def _check_ref(field: str, ref: str, example: str, project_dir: Path | None) -> 
     parts = ref.split(".py:")
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise invalid(field, f"must be in the form '{example}'", ref)
-    if project_dir is not None and not _inside(project_dir, parts[0] + ".py"):
+    if not _inside(project_dir, parts[0] + ".py"):
         raise invalid(field, "must point to a file inside the project directory", ref)
 
 

@@ -211,3 +211,10 @@ def test_concurrency_needs_an_async_runner(tmp_path: Path) -> None:
         'invalid concurrency.max "2": concurrency above 1 requires an async runner '
         "(async def run() or predict())"
     )
+
+
+@pytest.mark.parametrize("ref", ["../predict.py:P", "a/../../predict.py:P", "/srv/predict.py:P"])
+def test_refs_outside_the_project_without_a_project_dir(ref: str) -> None:
+    with pytest.raises(ConfigError, match="must point to a file inside the project directory"):
+        validate_document({"run": ref})
+    assert validate_document({"run": "a/../predict.py:P"}).predict_ref == "a/../predict.py:P"
