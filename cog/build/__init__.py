@@ -11,7 +11,13 @@ from cog.build.dockerfile import (
     write_staged,
 )
 from cog.build.labels import effective_config, image_labels
-from cog.build.weights import WeightPaths, find_weights, weights_dockerfile
+from cog.build.weights import (
+    WeightPaths,
+    find_weights,
+    weights_changed,
+    weights_dockerfile,
+    weights_manifest,
+)
 
 __all__ = [
     "STAGING_DIR",
@@ -29,6 +35,8 @@ __all__ = [
     "read_ca_cert",
     "read_dockerignore",
     "resolve_gpu",
+    "weights_changed",
     "weights_dockerfile",
+    "weights_manifest",
     "write_staged",
 ]

@@ -6,13 +6,16 @@ image copies from keeps code-only rebuilds and pushes small.
 
 from __future__ import annotations
 
+import json
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from cog.build.render import render_template
 
 SIZE_THRESHOLD = 10 * 1024 * 1024
+MANIFEST = ".cog/cache/weights_manifest.json"
 IGNORED_PREFIXES = (".git", ".cog", "__pycache__")
 CODE_SUFFIXES = frozenset({".py", ".ipynb", ".whl"})
 NON_WEIGHT_SUFFIXES = frozenset(
@@ -72,6 +75,40 @@ def find_weights(project_dir: str | os.PathLike[str]) -> WeightPaths:
             directories.append(parent)
     kept = [d for d in directories if not any(c.is_relative_to(d) for c in code)]
     return WeightPaths(directories=tuple(str(d) for d in kept), files=tuple(files))
+
+
+def weights_manifest(project_dir: str | os.PathLike[str], weights: WeightPaths) -> dict[str, str]:
+    """CRC32 (hex) of every weight file, by path relative to the project."""
+    root = Path(project_dir)
+    files: list[Path] = []
+    for relative in weights.paths:
+        path = root / relative
+        files.extend(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    manifest = {}
+    for path in files:
+        crc = 0
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                crc = zlib.crc32(chunk, crc)
+        manifest[path.relative_to(root).as_posix()] = f"{crc:08x}"
+    return manifest
+
+
+def weights_changed(project_dir: str | os.PathLike[str], weights: WeightPaths) -> bool:
+    """Whether the weights differ from the last recorded build; records the new manifest.
+
+    The weights image is rebuilt only when this says so (`.cog/cache/weights_manifest.json`)."""
+    path = Path(project_dir) / MANIFEST
+    manifest = weights_manifest(project_dir, weights)
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        previous = None
+    if previous == manifest:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return True
 
 
 def weights_dockerfile(weights: WeightPaths) -> str:

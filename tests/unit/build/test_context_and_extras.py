@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import warnings
+import zlib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from cog.build import (
     generate_build,
     image_labels,
     read_ca_cert,
+    weights_changed,
     weights_dockerfile,
+    weights_manifest,
     write_staged,
 )
 from cog.config import ConfigError, ConfigWarning, validate_document
@@ -258,3 +261,21 @@ def test_git_requirements_need_git(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         generate_build(config, tmp_path, runtime_wheel=None, ca_cert="")
+
+
+def test_weights_manifest_detects_changes(tmp_path: Path) -> None:
+    sized(tmp_path / "weights" / "a.bin", 10 * 1024 * 1024)
+    sized(tmp_path / "model.bin", 10 * 1024 * 1024)
+    weights = find_weights(tmp_path)
+    manifest = weights_manifest(tmp_path, weights)
+    assert manifest == {
+        "model.bin": f"{zlib.crc32(bytes(10 * 1024 * 1024)):08x}",
+        "weights/a.bin": manifest["weights/a.bin"],
+    }
+    assert weights_changed(tmp_path, weights) is True  # first build
+    assert (tmp_path / ".cog" / "cache" / "weights_manifest.json").is_file()
+    assert weights_changed(tmp_path, weights) is False
+    with open(tmp_path / "weights" / "a.bin", "r+b") as f:
+        f.write(b"\x01")
+    assert weights_changed(tmp_path, weights) is True
+    assert weights_changed(tmp_path, weights) is False
