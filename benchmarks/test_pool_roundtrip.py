@@ -2,7 +2,8 @@
 
 This is the part of the load benchmark's per-prediction cost that the worker side owns (no
 HTTP). Each round runs BATCH sequential predictions on one event loop; `extra_info` has the
-mean per prediction. Run: `.venv/bin/python -m pytest benchmarks/test_pool_roundtrip.py`.
+mean per prediction. Both transports (`COG_TRANSPORT`) and both kinds of runner are measured.
+Run: `.venv/bin/python -m pytest benchmarks/test_pool_roundtrip.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from cog.runtime.pool import PoolSettings, WorkerPool
+from cog.runtime.transport import TRANSPORTS
 
 BATCH = 200
 
@@ -48,9 +50,15 @@ class _NullSink:
         pass
 
 
+@pytest.fixture(params=TRANSPORTS)
+def transport(request, monkeypatch) -> str:
+    monkeypatch.setenv("COG_TRANSPORT", request.param)
+    return request.param
+
+
 @pytest.fixture(params=["Predictor", "AsyncPredictor"], ids=["sync", "async"])
 def pool_and_loop(
-    request, tmp_path: Path
+    request, transport: str, tmp_path: Path
 ) -> Iterator[tuple[WorkerPool, asyncio.AbstractEventLoop]]:
     (tmp_path / "predict.py").write_text(NULL_MODEL)
     loop = asyncio.new_event_loop()

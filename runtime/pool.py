@@ -182,6 +182,8 @@ class WorkerPool:
 
     async def shutdown(self) -> None:
         """Let each worker finish what it runs, then stop it (killed after a grace period)."""
+        if self._closing:
+            return
         self._closing = True
         waits = []
         for w in self._workers:

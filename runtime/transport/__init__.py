@@ -3,13 +3,15 @@
 A message is a list of frames: one header frame (see `cog.runtime.protocol`) and zero or
 more raw payload frames. The front holds one `FrontTransport`, a hub every worker channel
 connects to; a worker holds `WorkerChannel`s, each with a peer id the front addresses it by.
-ZeroMQ is the implementation today (`zeromq.py`); a second one (say, plain Unix sockets)
-only has to provide these two classes to be benchmarked against it.
+Two implementations: ZeroMQ (`zeromq.py`) and plain Unix stream sockets (`unix.py`);
+`COG_TRANSPORT` chooses, and the round-trip benchmark compares them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -57,13 +59,32 @@ class WorkerChannel(Protocol):
         ...
 
 
-def front_transport() -> FrontTransport:
-    from cog.runtime.transport.zeromq import ZmqFront
+#: The transports by name, the default first; COG_TRANSPORT picks one for the front (the
+#: workers follow the address it gives them). Unix sockets won the round-trip benchmark
+#: (no broker threads between the processes); ZeroMQ stays for tcp:// scale-out later.
+TRANSPORTS = ("unix", "zeromq")
 
-    return ZmqFront()
+
+def front_transport(name: str | None = None) -> FrontTransport:
+    name = name or os.environ.get("COG_TRANSPORT") or TRANSPORTS[0]
+    if name == "zeromq":
+        from cog.runtime.transport.zeromq import ZmqFront
+
+        return ZmqFront()
+    if name == "unix":
+        from cog.runtime.transport.unix import UnixFront
+
+        return UnixFront()
+    raise ValueError(
+        f"COG_TRANSPORT={name!r} is not a transport; use one of {', '.join(TRANSPORTS)}"
+    )
 
 
 def worker_channel(address: str, peer: bytes) -> WorkerChannel:
+    if address.startswith("unix://"):
+        from cog.runtime.transport.unix import UnixChannel
+
+        return UnixChannel(address, peer)
     from cog.runtime.transport.zeromq import ZmqChannel
 
     return ZmqChannel(address, peer)
@@ -71,6 +92,6 @@ def worker_channel(address: str, peer: bytes) -> WorkerChannel:
 
 def finish_worker() -> None:
     """In a worker about to exit: wait until its closed channels have sent everything."""
-    from cog.runtime.transport.zeromq import finish_worker as finish
-
-    finish()
+    zeromq = sys.modules.get("cog.runtime.transport.zeromq")
+    if zeromq is not None:
+        zeromq.finish_worker()

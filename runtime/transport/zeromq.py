@@ -88,7 +88,9 @@ class ZmqFront:
             on_message(frames)
 
     def close(self) -> None:
-        if self._loop is not None and not self._sock.closed:
+        if self._sock.closed:
+            return
+        if self._loop is not None:
             self._loop.remove_reader(self._fd)
         self._sock.close(0)
         shutil.rmtree(self._dir, ignore_errors=True)

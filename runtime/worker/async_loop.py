@@ -13,9 +13,10 @@ import time
 from typing import Any
 
 from cog.runtime import protocol
-from cog.runtime.transport import WorkerChannel
+from cog.runtime.transport import ChannelClosed, WorkerChannel
 from cog.runtime.worker.capture import current_tag
 from cog.runtime.worker.prediction import Reporter, arguments, error_text, final_metrics
+from cog.scope import prediction_scope
 
 
 class AsyncLoop:
@@ -64,7 +65,14 @@ class AsyncLoop:
     def _drain(self) -> None:
         recv_nowait = self._channel.recv_nowait
         decode = self._codec.decode
-        while (frames := recv_nowait()) is not None:
+        while True:
+            try:
+                frames = recv_nowait()
+            except ChannelClosed:  # the front went away
+                self._loop.stop()
+                return
+            if frames is None:
+                return
             kind, _, tag, body = decode(frames[0])
             if kind == protocol.PREDICT:
                 self._start(tag, body)
@@ -82,8 +90,6 @@ class AsyncLoop:
             self._loop.stop()
 
     async def _predict(self, tag: int, msg: protocol.Predict) -> None:
-        from cog.scope import prediction_scope
-
         runner = self._runner
         reporter = self._reporter
         reporter.router.begin(tag)

@@ -91,7 +91,10 @@ def main(argv: list[str]) -> None:
 
     Control(control_channel, codec, runner, main_loop.cancel_run, loop).start()
     channel.send(codec.encode(protocol.READY, 0, ready))
-    main_loop.run_forever()
+    try:
+        main_loop.run_forever()
+    except ChannelClosed:  # the front went away
+        pass
     capture.drain()
     _exit(0, channel, control_channel)
 

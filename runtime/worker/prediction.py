@@ -10,6 +10,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from cog.coercion import prepare_arguments
+from cog.outputs import encode_output
 from cog.runtime import protocol
 from cog.runtime.transport import WorkerChannel
 from cog.runtime.worker.capture import FdCapture, LogRouter
@@ -63,8 +65,6 @@ class Reporter:
         self._send(frame)
 
     def encode(self, value: Any) -> Any:
-        from cog.outputs import encode_output
-
         return encode_output(value, self.file_hook)
 
     def file_hook(self, value: Any) -> Any:
@@ -100,8 +100,6 @@ def final_metrics(scope: Any) -> dict[str, Any]:
 
 def arguments(runner: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     """The model's keyword arguments from the validated inputs."""
-    from cog.coercion import prepare_arguments
-
     try:
         return prepare_arguments(runner, inputs)
     except ModuleNotFoundError as exc:

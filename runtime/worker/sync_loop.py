@@ -12,6 +12,7 @@ from cog.runtime.transport import WorkerChannel
 from cog.runtime.worker.cancel import SyncCancel
 from cog.runtime.worker.capture import current_tag
 from cog.runtime.worker.prediction import Reporter, arguments, error_text, final_metrics
+from cog.scope import prediction_scope
 
 
 class SyncLoop:
@@ -37,8 +38,6 @@ class SyncLoop:
                 return
 
     def _predict(self, tag: int, msg: protocol.Predict) -> None:
-        from cog.scope import prediction_scope
-
         runner = self._runner
         reporter = self._reporter
         cancel = self.cancel
