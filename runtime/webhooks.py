@@ -42,18 +42,12 @@ class WebhookSender:
             headers["Authorization"] = f"Bearer {auth_token}"
         self.throttle_interval = throttle_interval
         self.retry_base = retry_base
-        self._client: httpx.AsyncClient | None = None
-        self._headers = headers
+        # Built at start-up: loading the CA bundle takes tens of milliseconds, which must
+        # not happen on the serving loop when the first webhook goes out.
+        self.client = httpx.AsyncClient(
+            headers=headers, timeout=httpx.Timeout(30.0), follow_redirects=True
+        )
         self._active: set[asyncio.Task[None]] = set()
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        # Created on first use so that it binds to the serving event loop.
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                headers=self._headers, timeout=httpx.Timeout(30.0), follow_redirects=True
-            )
-        return self._client
 
     def notifier(
         self, url: str, events: Iterable[str] | None, trace: dict[str, str]
@@ -70,9 +64,7 @@ class WebhookSender:
             await asyncio.wait(set(self._active), timeout=timeout)
         for task in list(self._active):
             task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.client.aclose()
 
 
 class WebhookNotifier:
