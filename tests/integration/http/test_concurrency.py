@@ -58,3 +58,25 @@ def test_max_concurrency_from_the_environment() -> None:
         assert first.status_code == 202
         time.sleep(0.2)
         assert httpx.post(server.url + "/predictions", json={}).status_code == 409
+
+
+def test_several_worker_processes_for_a_sync_model() -> None:
+    with running_server(FIXTURES / "basic", env={"COG_WORKERS": "2"}) as server:
+        for tag in ("w1", "w2"):
+            response = httpx.put(
+                f"{server.url}/predictions/{tag}",
+                json={"input": {"text": tag, "sleep": 3.0}},
+                headers={"prefer": "respond-async"},
+            )
+            assert response.status_code == 202, response.text
+        assert httpx.get(server.url + "/health-check").json()["status"] == "BUSY"
+        assert (
+            httpx.post(server.url + "/predictions", json={"input": {"text": "x"}}).status_code
+            == 409
+        )
+        deadline = time.monotonic() + 30
+        while httpx.get(server.url + "/health-check").json()["status"] != "READY":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for tag in ("w1", "w2"):
+            assert httpx.get(f"{server.url}/predictions/{tag}").json()["output"] == tag

@@ -220,3 +220,12 @@ def test_kubernetes_readiness_file(tmp_path: Path) -> None:
     env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "COG_READY_FILE": str(ready)}
     with running_server(FIXTURES / "basic", env=env):
         wait_for(ready.exists, what="the readiness file")
+
+
+def test_setup_timeout_fails_setup(tmp_path: Path) -> None:
+    env = {"SETUP_GO_FLAG": str(tmp_path / "never"), "COG_SETUP_TIMEOUT": "1"}
+    with running_server(FIXTURES / "setup_slow", env=env) as server:
+        health = httpx.get(server.url + "/health-check").json()
+        assert health["status"] == "SETUP_FAILED"
+        assert "warming up" in health["setup"]["logs"]
+        assert httpx.post(server.url + "/predictions", json={}).status_code == 503
