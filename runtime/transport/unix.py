@@ -81,6 +81,8 @@ class UnixFront:
         self._connections: set[_Connection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_message: OnMessage | None = None
+        self._scratch = bytearray(_READ_SIZE)  # reused by every read: no allocation per read
+        self._scratch_view = memoryview(self._scratch)
 
     def start(self, loop: asyncio.AbstractEventLoop, on_message: OnMessage) -> None:
         self._loop = loop
@@ -102,15 +104,15 @@ class UnixFront:
     def _read(self, conn: _Connection) -> bool:
         """One read from a connection; False when there was nothing to read."""
         try:
-            data = conn.sock.recv(_READ_SIZE)
+            size = conn.sock.recv_into(self._scratch)
         except BlockingIOError:
             return False
         except OSError:
-            data = b""
-        if not data:
+            size = 0
+        if not size:
             self._drop(conn)
             return False
-        conn.inbox += data
+        conn.inbox += self._scratch_view[:size]
         _parse(conn.inbox, conn.frames, lambda frames: self._deliver(conn, frames))
         return True
 
@@ -199,6 +201,8 @@ class UnixChannel:
         self._inbox = bytearray()
         self._frames: list[Any] = []
         self._messages: list[list[Any]] = []
+        self._scratch = bytearray(_READ_SIZE)
+        self._scratch_view = memoryview(self._scratch)
         self.wait_fds: tuple[int, ...] = (sock.fileno(),)
         sock.sendall(_encode((peer,)))
 
@@ -220,14 +224,14 @@ class UnixChannel:
     def _fill(self, flags: int) -> bool:
         """One read into the inbox; False when nothing was waiting (non-blocking)."""
         try:
-            data = self._sock.recv(_READ_SIZE, flags)
+            size = self._sock.recv_into(self._scratch, 0, flags)
         except BlockingIOError:
             return False
         except OSError:
-            data = b""
-        if not data:
+            size = 0
+        if not size:
             raise ChannelClosed()
-        self._inbox += data
+        self._inbox += self._scratch_view[:size]
         _parse(self._inbox, self._frames, self._messages.append)
         return True
 
