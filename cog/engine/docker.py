@@ -137,6 +137,8 @@ class Engine:
         `secrets` maps ids to values for `RUN --mount=type=secret,id=...`. Every output line
         goes to `on_line` as it arrives; on failure the BuildError carries the log of the
         failing step so the user sees why without re-running."""
+        if self.name == "podman":
+            _drop_copy_link(os.path.join(context_dir, dockerfile))
         step_log: list[str] = []
         image_id: str | None = None
         try:
@@ -337,6 +339,17 @@ class Engine:
                 f"cannot start a container from {image}: {_api_message(exc)}"
             ) from exc
         return RunningContainer(container)
+
+
+def _drop_copy_link(path: str) -> None:
+    """Older buildah (Podman < 4.6) rejects `COPY --link`; the flag only changes how layers
+    are cached, so the build means the same without it."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    fixed = re.sub(r"^(COPY\b[^\n]*?) --link\b", r"\1", text, flags=re.MULTILINE)
+    if fixed != text:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(fixed)
 
 
 def secrets_safe(secret_id: str) -> str:

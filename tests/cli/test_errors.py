@@ -154,3 +154,9 @@ def test_bad_secret_flags_are_explained(project) -> None:
     result = cog("build", "--secret", "src=/nope", cwd=project("hello-world"), env=NO_ENGINE)
     assert result.returncode == 1
     assert "expected id=NAME,src=PATH or id=NAME,env=VARIABLE" in result.stderr
+
+
+def test_push_without_an_image_name_says_how(project) -> None:
+    result = cog("push", cwd=project("hello-world"), env=NO_ENGINE)
+    assert result.returncode == 1
+    assert "To push images, you must either set the 'image' option in cog.yaml" in result.stderr

@@ -1,0 +1,47 @@
+"""Image names, push targets, build secrets and Dockerfile adjustments: pure logic."""
+
+from __future__ import annotations
+
+import pytest
+
+from cog.cli.build import parse_secrets, weights_ref
+from cog.cli.errors import CLIError
+from cog.cli.project import image_name_for_dir
+from cog.engine.docker import _drop_copy_link, _split_ref
+
+
+def test_default_image_name_from_the_directory() -> None:
+    assert image_name_for_dir("hello-world") == "cog-hello-world"
+    assert image_name_for_dir("My Model_v2!") == "cog-my-modelv2"
+    assert len(image_name_for_dir("x" * 80)) == 30
+
+
+def test_weights_image_name_keeps_the_tag() -> None:
+    assert weights_ref("r8.im/me/model") == "r8.im/me/model-weights"
+    assert weights_ref("localhost:5000/model:v1") == "localhost:5000/model-weights:v1"
+
+
+def test_refs_split_at_the_tag_colon_not_the_port() -> None:
+    assert _split_ref("localhost:5000/model:v1") == ("localhost:5000/model", ":", "v1")
+    assert _split_ref("localhost:5000/model") == ("localhost:5000/model", "", None)
+    assert _split_ref("model@sha256:abc") == ("model@sha256:abc", "", None)
+
+
+def test_secrets_from_files_and_environment(tmp_path, monkeypatch) -> None:
+    (tmp_path / "token").write_bytes(b"from-file")
+    monkeypatch.setenv("MY_TOKEN", "from-env")
+    assert parse_secrets([f"id=a,src={tmp_path / 'token'}", "id=b,env=MY_TOKEN"]) == {
+        "a": b"from-file",
+        "b": b"from-env",
+    }
+    with pytest.raises(CLIError, match="environment variable NOPE_NOT_SET is not set"):
+        parse_secrets(["id=c,env=NOPE_NOT_SET"])
+    with pytest.raises(CLIError, match="expected id=NAME,src=PATH or id=NAME,env=VARIABLE"):
+        parse_secrets(["id=d,src=x,env=Y"])
+
+
+def test_copy_link_is_dropped_only_from_copy_lines(tmp_path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text('COPY --from=weights --link ["/src/w", "/src/w"]\nRUN echo --link\n')
+    _drop_copy_link(str(dockerfile))
+    assert dockerfile.read_text() == 'COPY --from=weights ["/src/w", "/src/w"]\nRUN echo --link\n'
