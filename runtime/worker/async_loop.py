@@ -12,10 +12,11 @@ import inspect
 import time
 from typing import Any
 
+from cog.coercion import prepare_arguments
 from cog.runtime import protocol
 from cog.runtime.transport import ChannelClosed, WorkerChannel
 from cog.runtime.worker.capture import current_tag
-from cog.runtime.worker.prediction import Reporter, arguments, error_text, final_metrics
+from cog.runtime.worker.prediction import Reporter, error_text, final_metrics, remove_downloads
 from cog.scope import prediction_scope
 
 
@@ -98,6 +99,7 @@ class AsyncLoop:
         error: str | None = None
         is_iterator = runner.is_generator or runner.is_async_generator
         status = "succeeded"
+        downloads: list[Any] = []
         started = time.perf_counter()
         with prediction_scope(msg.context, reporter.metric_sender(tag)) as scope:
             try:
@@ -105,7 +107,7 @@ class AsyncLoop:
                 if tag in self._pending_cancels:
                     self._pending_cancels.discard(tag)
                     raise asyncio.CancelledError()
-                result = runner.method(**arguments(runner, msg.inputs))
+                result = runner.method(**prepare_arguments(runner, msg.inputs, downloads=downloads))
                 if inspect.isasyncgen(result):
                     is_iterator = True
                     async for item in result:
@@ -132,6 +134,8 @@ class AsyncLoop:
                 self._running.pop(tag, None)
             metrics = final_metrics(scope)
         predict_time = time.perf_counter() - started
+        if downloads:
+            remove_downloads(downloads)
         del self._tasks[tag]
         if self._pending_cancels:  # cancels of runs that are over
             self._pending_cancels = {

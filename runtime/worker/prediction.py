@@ -10,7 +10,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from cog.coercion import prepare_arguments
 from cog.outputs import encode_output
 from cog.runtime import protocol
 from cog.runtime.transport import WorkerChannel
@@ -98,12 +97,10 @@ def final_metrics(scope: Any) -> dict[str, Any]:
     return metrics
 
 
-def arguments(runner: Any, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The model's keyword arguments from the validated inputs."""
-    try:
-        return prepare_arguments(runner, inputs)
-    except ModuleNotFoundError as exc:
-        # cog.schema's converters have not landed yet: pass the validated values as they are.
-        if exc.name != "cog.schema.annotations":
-            raise
-        return dict(inputs)
+def remove_downloads(paths: list[Any]) -> None:
+    """Inputs the worker downloaded for one prediction are deleted when it ends."""
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

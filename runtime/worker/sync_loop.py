@@ -6,12 +6,13 @@ import inspect
 import time
 from typing import Any
 
+from cog.coercion import prepare_arguments
 from cog.exceptions import CancelationException
 from cog.runtime import protocol
 from cog.runtime.transport import WorkerChannel
 from cog.runtime.worker.cancel import SyncCancel
 from cog.runtime.worker.capture import current_tag
-from cog.runtime.worker.prediction import Reporter, arguments, error_text, final_metrics
+from cog.runtime.worker.prediction import Reporter, error_text, final_metrics, remove_downloads
 from cog.scope import prediction_scope
 
 
@@ -47,12 +48,15 @@ class SyncLoop:
         error: str | None = None
         is_iterator = runner.is_generator
         status = "succeeded"
+        downloads: list[Any] = []
         started = time.perf_counter()
         with prediction_scope(msg.context, reporter.metric_sender(tag)) as scope:
             try:
                 try:
                     cancel.begin(tag)
-                    result = runner.method(**arguments(runner, msg.inputs))
+                    result = runner.method(
+                        **prepare_arguments(runner, msg.inputs, downloads=downloads)
+                    )
                     if is_iterator or inspect.isgenerator(result):
                         is_iterator = True
                         for item in result:
@@ -69,6 +73,8 @@ class SyncLoop:
                 reporter.print_traceback(exc)
             metrics = final_metrics(scope)
         predict_time = time.perf_counter() - started
+        if downloads:
+            remove_downloads(downloads)
         current_tag.reset(token)
         reporter.capture.drain()
         reporter.router.finish(tag)

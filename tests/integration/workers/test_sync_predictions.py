@@ -143,3 +143,21 @@ def test_children_left_by_setup_do_not_disturb_the_worker(project):
                 assert sink.text("stdout") == f"predicting {i}\n"
 
     asyncio.run(body())
+
+
+def test_inputs_reach_the_model_as_the_signature_asks(project, tmp_path):
+    async def body():
+        image = tmp_path / "photo.txt"
+        image.write_text("pixels")
+        async with running_pool(project("inputs"), "inputs.py:Predictor") as pool:
+            outcome = await predict(pool, "i", image=str(image), scale=2, token="s3cret")
+            assert outcome.status == "succeeded", outcome.error
+            assert outcome.output == {
+                "image_type": "Path",
+                "image_text": "pixels",
+                "scale_type": "float",
+                "token_type": "Secret",
+                "token": "s3cret",
+            }
+
+    asyncio.run(body())
