@@ -180,8 +180,9 @@ class WorkerPool:
         self.setup.status = "succeeded"
         self.state = "READY"
 
-    async def shutdown(self) -> None:
-        """Let each worker finish what it runs, then stop it (killed after a grace period)."""
+    async def shutdown(self, grace: float = _SHUTDOWN_GRACE) -> None:
+        """Let each worker finish what it runs, then stop it; killed after `grace` seconds,
+        its unfinished runs failing."""
         if self._closing:
             return
         self._closing = True
@@ -191,11 +192,12 @@ class WorkerPool:
                 self._transport.send(w.main_peer, self._encode(protocol.SHUTDOWN, 0, None))
                 waits.append(asyncio.get_running_loop().run_in_executor(None, w.proc.wait))
         if waits:
-            done, pending = await asyncio.wait(waits, timeout=_SHUTDOWN_GRACE)
+            done, pending = await asyncio.wait(waits, timeout=grace)
             if pending:
                 for w in self._workers:
                     w.kill()
                 await asyncio.wait(pending)
+                await asyncio.sleep(_EXIT_GRACE * 2)  # their runs fail (see _after_exit)
         self._transport.close()
 
     # ------------------------------------------------------------------ slots and runs
@@ -381,14 +383,14 @@ class WorkerPool:
             worker.setup_logs.append(message + "\n")
             worker.ready_future.set_result(protocol.Ready(message, 0, None, False, False, False))
             return
-        if self._closing:
-            return
         error = (
             f"Prediction failed: the worker process died ({how}). It might have run out "
             f"of memory or crashed in native code."
         )
         for run in list(worker.runs.values()):
             self._finish(run, _failed(error))
+        if self._closing:
+            return
         if self.state == "READY":
             self.state = "DEFUNCT"
         log.error("worker %s %s", worker.index, how)

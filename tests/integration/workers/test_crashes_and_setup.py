@@ -126,3 +126,16 @@ def test_shutdown_lets_the_running_prediction_finish(project):
             assert outcome.status == "succeeded"
 
     asyncio.run(body())
+
+
+def test_shutdown_kills_a_worker_that_does_not_finish_in_time(project):
+    async def body():
+        async with running_pool(project("sleepy"), "sleepy.py:Predictor") as pool:
+            task = asyncio.create_task(predict(pool, "s", Sink(), seconds=60.0))
+            await asyncio.sleep(0.2)
+            await pool.shutdown(grace=0.5)
+            outcome = await asyncio.wait_for(task, 10)
+            assert outcome.status == "failed"
+            assert "SIGKILL" in outcome.error
+
+    asyncio.run(body())

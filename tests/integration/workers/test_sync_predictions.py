@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from cog.runtime.pool import FileRef
+from cog.runtime.pool import FileRef, PoolSettings, WorkerPool
 from tests.integration.workers.conftest import Sink, predict, running_pool
 
 
@@ -159,5 +159,31 @@ def test_inputs_reach_the_model_as_the_signature_asks(project, tmp_path):
                 "token_type": "Secret",
                 "token": "s3cret",
             }
+
+    asyncio.run(body())
+
+
+def test_train_mode_runs_the_trainer_and_describes_both(project):
+    async def body():
+        directory = project("trainer")
+        pool = WorkerPool(
+            PoolSettings(
+                predict_ref="trainer.py:Predictor",
+                train_ref="trainer.py:train",
+                mode="train",
+                project_dir=directory,
+                max_concurrency=None,
+            )
+        )
+        await pool.start()
+        try:
+            assert pool.state == "READY", pool.setup.logs
+            assert "/trainings" in pool.schema["paths"] and "/predictions" in pool.schema["paths"]
+            sink = Sink()
+            outcome = await predict(pool, "t", sink, steps=3)
+            assert outcome.output == "trained 3"
+            assert sink.text("stdout") == "training for 3 steps\n"
+        finally:
+            await pool.shutdown()
 
     asyncio.run(body())
