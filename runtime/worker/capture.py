@@ -99,6 +99,8 @@ class RoutedStream(io.TextIOBase):
         self._stream = stream
         self._real_fd = real_fd
         self._name = name
+        # bytes written to .buffer take the fd path: captured, routed and tee'd by the reader
+        self.buffer = open(stream + 1, "wb", buffering=0, closefd=False)
 
     @property
     def name(self) -> str:  # type: ignore[override]

@@ -40,7 +40,13 @@ def test_logs_from_python_fds_subprocesses_and_c(project):
             outcome = await predict(pool, "logs", sink, action="logs")
             assert outcome.status == "succeeded", outcome.error
             out, err = sink.text("stdout"), sink.text("stderr")
-            for line in ("python stdout\n", "raw fd 1\n", "child process\n", "c printf\n"):
+            for line in (
+                "python stdout\n",
+                "raw fd 1\n",
+                "child process\n",
+                "c printf\n",
+                "bytes through the buffer\n",
+            ):
                 assert line in out
             assert out.endswith("partial line")  # the unterminated line is flushed at the end
             assert "python stderr\n" in err and "raw fd 2\n" in err

@@ -36,6 +36,7 @@ class Predictor(BasePredictor):
             subprocess.run(["echo", "child process"], check=True)
             libc = ctypes.CDLL(None)
             libc.printf(b"c printf\n")
+            sys.stdout.buffer.write(b"bytes through the buffer\n")
             sys.stdout.write("partial line")
             return "ok"
         if action == "raise":
