@@ -191,7 +191,7 @@ class FileStore:
         for attempt in range(_UPLOAD_ATTEMPTS):
             try:
                 with open(path, "rb") as fh:
-                    response = self._client.put(target, content=fh.read(), headers=headers)
+                    response = self._client.put(target, content=fh, headers=headers)
             except httpx.HTTPError as exc:
                 if attempt + 1 < _UPLOAD_ATTEMPTS:
                     time.sleep(0.1 * 2**attempt)
