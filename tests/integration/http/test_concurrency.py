@@ -80,3 +80,15 @@ def test_several_worker_processes_for_a_sync_model() -> None:
             time.sleep(0.05)
         for tag in ("w1", "w2"):
             assert httpx.get(f"{server.url}/predictions/{tag}").json()["output"] == tag
+
+
+def test_request_context_reaches_the_model(server: ServerProcess) -> None:
+    body = httpx.post(
+        server.url + "/predictions",
+        json={"input": {"tag": "ctx"}, "context": {"replicate_api_token": "r8_x", "k": "v"}},
+        timeout=60,
+    ).json()
+    assert "context=[('k', 'v'), ('replicate_api_token', 'r8_x')]" in body["logs"]
+    bad = httpx.post(server.url + "/predictions", json={"input": {}, "context": {"k": 1}})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"][:2] == ["body", "context"]
