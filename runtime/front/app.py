@@ -282,9 +282,12 @@ class FrontApp:
                 )
             return payload or {}
         try:
-            return validate_input(schema, payload, component=self.component)
+            inputs = validate_input(schema, payload, component=self.component)
         except InputValidationError as exc:
             raise BadRequest(422, encode({"detail": exc.detail})) from None
+        if self._file_fields:
+            _check_file_urls(inputs, self._file_fields)
+        return inputs
 
     # ------------------------------------------------------------------ slots
 
@@ -606,6 +609,29 @@ def _events_filter(request: PredictionRequest) -> list[str] | None:
                 ),
             )
     return events
+
+
+def _check_file_urls(inputs: dict[str, Any], fields: dict[str, bool]) -> None:
+    """File inputs must be http(s) or data URLs: a bare path would let a client make the
+    model read any file on the server."""
+    errors = []
+    for name, is_list in fields.items():
+        value = inputs.get(name)
+        values = value if is_list and isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, str) and not item.startswith(("http://", "https://", "data:")):
+                scheme = item.split(":", 1)[0] if "://" in item else ""
+                errors.append(
+                    {
+                        "loc": ["body", "input", name],
+                        "msg": f"{scheme!r} is not a valid URL scheme. 'data', 'http', or "
+                        "'https' is supported.",
+                        "type": "value_error",
+                    }
+                )
+                break
+    if errors:
+        raise BadRequest(422, encode({"detail": errors}))
 
 
 def _too_large(limit: int) -> bytes:

@@ -256,3 +256,21 @@ def test_cancel_during_a_slow_download(server: ServerProcess, module_receiver: R
         timeout=60,
     )
     assert after.json()["status"] == "succeeded"
+
+
+def test_file_inputs_must_be_http_or_data_urls(server: ServerProcess) -> None:
+    for bad in ("/etc/passwd", "file:///etc/passwd", "ftp://host/x"):
+        response = httpx.post(
+            server.url + "/predictions", json={"input": {"file": bad, "files": []}}, timeout=60
+        )
+        assert response.status_code == 422, bad
+        detail = response.json()["detail"][0]
+        assert detail["loc"] == ["body", "input", "file"]
+        assert "'data', 'http', or 'https' is supported" in detail["msg"]
+    response = httpx.post(
+        server.url + "/predictions",
+        json={"input": {"file": data_url(b"x"), "files": ["/etc/hostname"]}},
+        timeout=60,
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "input", "files"]
