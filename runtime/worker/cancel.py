@@ -79,6 +79,6 @@ class SyncCancel:
             raise CancelationException()
 
     def end(self) -> None:
+        self._cancelable = False  # first, so no signal can raise while the lock is awaited
         with self._lock:
-            self._cancelable = False
             self._running = 0
