@@ -29,7 +29,10 @@ current_tag: contextvars.ContextVar[int] = contextvars.ContextVar("cog_predictio
 
 Emit = Callable[[int, str, str], None]  # (tag, source, line) -> send it to the front
 
-_SOURCES = ("stdout", "stderr")
+#: Streams as the router knows them: Python-level writes (0, 1) and fd-level writes (2, 3)
+#: keep separate unterminated lines, so the two paths never splice into one line.
+_SOURCES = ("stdout", "stderr", "stdout", "stderr")
+FD_STREAMS = 2
 _libc = ctypes.CDLL(None)
 _LINES = re.compile(r"[^\r\n]*[\r\n]")
 _forked = False
@@ -62,7 +65,7 @@ class LogRouter:
         return 0
 
     def feed(self, tag: int, stream: int, text: str) -> None:
-        """Add text written by run `tag` (0: unknown) to stream 0 (stdout) or 1 (stderr)."""
+        """Add text written by run `tag` (0: unknown) to a stream (see `_SOURCES`)."""
         tag = self.target(tag)
         if not tag and not self.in_setup:
             return  # process log: the tee already showed it
@@ -84,7 +87,7 @@ class LogRouter:
         self.active.discard(tag)
         if not self._partial:
             return
-        for stream in (0, 1):
+        for stream in range(len(_SOURCES)):
             with self._lock:
                 rest = self._partial.pop((tag, stream), None)
             if rest:
@@ -174,7 +177,8 @@ class FdCapture:
                 continue
             if data:
                 _write_all(self.real_fds[stream], data)
-                self._router.feed(0, stream, self._decoders[stream].decode(data))
+                text = self._decoders[stream].decode(data)
+                self._router.feed(0, stream + FD_STREAMS, text)
 
     def drain(self) -> None:
         """Route everything written to the fds so far (C stdio buffers included)."""
