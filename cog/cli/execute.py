@@ -4,7 +4,6 @@ environment, the project at /src; `--local` runs it in the project directory her
 from __future__ import annotations
 
 import argparse
-import sys
 
 from cog.cli.errors import CLIError
 from cog.cli.predict import parse_env
@@ -27,29 +26,23 @@ def run(args: argparse.Namespace) -> int:
     from cog.cli.build import build_image
     from cog.engine import connect
 
-    image = build_image(project, args, dev=True)
-    engine = connect()
     ports = {}
     for publish in args.publish:
         host, _, port = publish.rpartition(":")
         if not port.isdigit():
             raise CLIError(f"invalid --publish {publish!r}: expected [HOST:]PORT")
         ports[int(port)] = (host.strip("[]") or "127.0.0.1", int(port))
-    container = engine.run_detached(
-        image,
-        command=argv,
-        env=env,
-        ports=ports,
-        mounts={str(project.root): "/src"},
-        workdir="/src",
-        gpus=args.gpus or ("all" if project.gpu else None),
-    )
+    image = build_image(project, args, dev=True)
+    engine = connect()
     try:
-        container.stream_logs(sys.stdout)
-        code = container.wait()
-        container.join_logs()
-        return code
+        return engine.run_attached(
+            image,
+            argv,
+            env=env,
+            ports=ports,
+            mounts={str(project.root): "/src"},
+            workdir="/src",
+            gpus=args.gpus or ("all" if project.gpu else None),
+        )
     except KeyboardInterrupt:
         return 130
-    finally:
-        container.remove()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
+import struct
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -314,10 +317,7 @@ class Engine:
     ) -> RunningContainer:
         """Start a container; `ports` maps container port -> (host interface, host port or
         None for a free one); `mounts` maps host path -> container path (read-write)."""
-        device_requests = None
-        if gpus:
-            count = -1 if gpus == "all" else int(gpus) if gpus.isdigit() else -1
-            device_requests = [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+        device_requests = _device_requests(gpus)
         try:
             container = self.client.containers.run(
                 image,
@@ -340,6 +340,58 @@ class Engine:
             ) from exc
         return RunningContainer(container)
 
+    def run_attached(
+        self,
+        image: str,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        ports: Mapping[int, tuple[str, int | None]] | None = None,
+        mounts: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        gpus: str | None = None,
+    ) -> int:
+        """Run a command with our stdin, stdout and stderr attached (a TTY when stdin is a
+        terminal) and return its exit code; the container is removed afterwards."""
+        tty = sys.stdin.isatty() and sys.stdout.isatty()
+        try:
+            container = self.client.containers.create(
+                image,
+                command=list(command),
+                environment=dict(env or {}),
+                ports={f"{p}/tcp": binding for p, binding in (ports or {}).items()},
+                volumes={h: {"bind": c, "mode": "rw"} for h, c in (mounts or {}).items()},
+                working_dir=workdir,
+                device_requests=_device_requests(gpus),
+                stdin_open=True,
+                tty=tty,
+            )
+        except docker.errors.APIError as exc:
+            raise EngineError(
+                f"cannot create a container from {image}: {_api_message(exc)}"
+            ) from exc
+        try:
+            attached = self.client.api.attach_socket(
+                container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            sock: socket.socket = attached._sock
+            container.start()
+            with _raw_terminal(tty):
+                threading.Thread(
+                    target=_pump_stdin, args=(sock, sys.stdin.buffer), daemon=True
+                ).start()
+                _copy_output(sock, tty)
+            return int(container.wait().get("StatusCode", 1))
+        except docker.errors.APIError as exc:
+            raise EngineError(
+                f"running {command[0]} in {image} failed: {_api_message(exc)}"
+            ) from exc
+        finally:
+            try:
+                container.remove(force=True)
+            except docker.errors.APIError:
+                pass
+
 
 def _drop_copy_link(path: str) -> None:
     """Older buildah (Podman < 4.6) rejects `COPY --link`; the flag only changes how layers
@@ -354,6 +406,66 @@ def _drop_copy_link(path: str) -> None:
 
 def secrets_safe(secret_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", secret_id)
+
+
+def _device_requests(gpus: str | None) -> list[docker.types.DeviceRequest] | None:
+    if not gpus:
+        return None
+    count = int(gpus) if gpus.isdigit() else -1
+    return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+
+
+@contextlib.contextmanager
+def _raw_terminal(enabled: bool) -> Iterator[None]:
+    """Pass keystrokes through unprocessed while attached to a TTY container."""
+    if not enabled:
+        yield
+        return
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _pump_stdin(sock: socket.socket, source: IO[bytes]) -> None:
+    try:
+        while True:
+            data = source.read1(65536) if hasattr(source, "read1") else source.read(65536)
+            if not data:
+                break
+            sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+    except (OSError, ValueError):
+        return
+
+
+def _copy_output(sock: socket.socket, tty: bool) -> None:
+    """Attached output: raw bytes with a TTY, else 8-byte-header frames (1 stdout, 2 stderr)."""
+    sinks = {1: sys.stdout.buffer, 2: sys.stderr.buffer}
+    pending = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        if tty:
+            sinks[1].write(chunk)
+            sinks[1].flush()
+            continue
+        pending += chunk
+        while len(pending) >= 8:
+            kind, size = pending[0], struct.unpack(">I", pending[4:8])[0]
+            if len(pending) < 8 + size:
+                break
+            sink = sinks.get(kind, sinks[1])
+            sink.write(pending[8 : 8 + size])
+            sink.flush()
+            pending = pending[8 + size :]
 
 
 def _split_ref(ref: str) -> tuple[str, str, str | None]:

@@ -202,3 +202,19 @@ def test_separate_weights_go_into_their_own_image(
     output = container.logs()
     container.remove()
     assert output.split()[0] == hashlib.sha256(blob).hexdigest()
+
+
+def test_exec_runs_a_command_in_the_model_environment_with_stdin(
+    hello_project: Path, hello_image: str, cog_env
+) -> None:
+    result = subprocess.run(
+        [COG, "exec", "-e", "WHO=exec", "sh", "-c", 'tr a-z A-Z; echo "$WHO $(pwd)"; exit 5'],
+        cwd=hello_project,
+        env=cog_env,
+        input="piped in\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 5, result.stderr
+    assert result.stdout == "PIPED IN\nexec /src\n"
