@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test test-fast fmt lint typecheck wheel clean bench
+.PHONY: venv demo test test-fast fmt lint typecheck wheel clean bench bench-load bench-compare
 
 venv: .venv/.installed
 
@@ -44,8 +44,17 @@ typecheck: venv
 wheel: venv
 	$(PY) -m pip wheel --no-deps -w dist .
 
+## Micro benchmarks (pytest-benchmark).
 bench: venv
 	$(PY) -m pytest benchmarks --benchmark-only
+
+## Side-by-side load benchmark against the reference Cog (docs/benchmarks.md).
+bench-load: venv
+	$(PY) -m benchmarks.load
+
+## Compare the latest micro-benchmark run with the saved baseline.
+bench-compare: venv
+	$(PY) -m benchmarks.compare
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .benchmarks *.egg-info
