@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, Protocol
@@ -121,7 +123,10 @@ class WorkerPool:
         self._transport = front_transport()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        # files written for file-object outputs; removed with the pool, whatever the workers did
+        self._output_dir = tempfile.mkdtemp(prefix="cog-outputs-")
         self._config = {
+            "output_dir": self._output_dir,
             "predict_ref": settings.predict_ref,
             "train_ref": settings.train_ref,
             "mode": settings.mode,
@@ -199,6 +204,7 @@ class WorkerPool:
                 await asyncio.wait(pending)
                 await asyncio.sleep(_EXIT_GRACE * 2)  # their runs fail (see _after_exit)
         self._transport.close()
+        shutil.rmtree(self._output_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ slots and runs
 

@@ -44,7 +44,7 @@ def main(argv: list[str]) -> None:
     capture = FdCapture(router)
     sys.stdout = RoutedStream(router, 0, capture.real_fds[0], "<stdout>")
     sys.stderr = RoutedStream(router, 1, capture.real_fds[1], "<stderr>")
-    reporter = Reporter(channel, codec, router, capture)
+    reporter = Reporter(channel, codec, router, capture, settings["output_dir"])
 
     project_dir = settings["project_dir"]
     os.chdir(project_dir)

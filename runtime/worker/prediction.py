@@ -28,13 +28,18 @@ class Reporter:
     """Sends one worker's prediction events to the front."""
 
     def __init__(
-        self, channel: WorkerChannel, codec: Any, router: LogRouter, capture: FdCapture
+        self,
+        channel: WorkerChannel,
+        codec: Any,
+        router: LogRouter,
+        capture: FdCapture,
+        output_dir: str,
     ) -> None:
         self._send = channel.send
         self._encode = codec.encode
         self.router = router
         self.capture = capture
-        self.output_dir = tempfile.mkdtemp(prefix="cog-output-")
+        self.output_dir = output_dir  # owned by the pool, removed when it shuts down
 
     def metric_sender(self, tag: int) -> Callable[[str, Any, str], None]:
         def on_metric(name: str, value: Any, mode: str) -> None:
