@@ -40,3 +40,16 @@ def test_unknown_transport_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("COG_TRANSPORT", "carrier-pigeon")
     with pytest.raises(ValueError, match="'carrier-pigeon' is not a transport; use one of unix"):
         front_transport()
+
+
+def test_unix_framing_survives_any_split_of_the_byte_stream():
+    from cog.runtime.transport.unix import _encode, _parse
+
+    messages = [[b"header"], [b"h", b"", b"payload" * 1000], [b"\x00" * 70000]]
+    stream = b"".join(_encode(tuple(m)) for m in messages)
+    for chunk in (1, 3, 4096, len(stream)):
+        buf, frames, got = bytearray(), [], []
+        for i in range(0, len(stream), chunk):
+            buf += stream[i : i + chunk]
+            _parse(buf, frames, got.append)
+        assert got == messages and not buf and not frames
