@@ -2,7 +2,7 @@
 
 Each process gets fresh peer ids (`w<n>`/`c<n>`), so a replacement never receives what was
 meant for the process it replaces. Death is noticed at once: the process's pidfd becomes
-readable on the front's event loop.
+readable on the front's event loop (on kernels without pidfds, a waiting thread tells it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -68,14 +69,24 @@ class WorkerProcess:
             stdin=subprocess.DEVNULL,
         )
         self.alive = True
-        self._pidfd = os.pidfd_open(self.proc.pid)
-        loop.add_reader(self._pidfd, self._exited, on_exit)
+        try:
+            self._pidfd = os.pidfd_open(self.proc.pid)
+        except OSError:  # kernels before 5.3: a thread waits instead
+            proc = self.proc
+            threading.Thread(
+                target=lambda: (proc.wait(), loop.call_soon_threadsafe(self._exited, on_exit)),
+                name=f"cog-worker-{self.peer}-waiter",
+                daemon=True,
+            ).start()
+        else:
+            loop.add_reader(self._pidfd, self._exited, on_exit)
 
     def _exited(self, on_exit: Callable[[WorkerProcess], None]) -> None:
         assert self._loop is not None and self.proc is not None
-        self._loop.remove_reader(self._pidfd)
-        os.close(self._pidfd)
-        self._pidfd = -1
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
         self.returncode = self.proc.wait()
         self.alive = False
         on_exit(self)

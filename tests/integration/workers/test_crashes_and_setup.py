@@ -139,3 +139,18 @@ def test_shutdown_kills_a_worker_that_does_not_finish_in_time(project):
             assert "SIGKILL" in outcome.error
 
     asyncio.run(body())
+
+
+def test_death_is_noticed_without_pidfds(project, monkeypatch):
+    def no_pidfds(pid, flags=0):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfds)
+
+    async def body():
+        async with running_pool(project("basic"), "basic.py:Predictor") as pool:
+            outcome = await predict(pool, "dies", action="crash")
+            assert outcome.status == "failed" and "exit code 7" in outcome.error
+            await wait_for(lambda: pool.state == "READY")
+
+    asyncio.run(body())
