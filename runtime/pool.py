@@ -117,6 +117,7 @@ class WorkerPool:
         self._by_id: dict[str, _Run] = {}
         self._health: dict[int, asyncio.Future[str | None]] = {}
         self._health_check: asyncio.Future[str | None] | None = None
+        self._setup_shown: WorkerProcess | None = None
         self._tags = itertools.count(1)
         self._codec = protocol.front_codec()
         self._encode = self._codec.encode
@@ -143,6 +144,7 @@ class WorkerPool:
         self.setup = SetupInfo(started_at=_now())
         workers = [WorkerProcess(i) for i in range(self.settings.workers)]
         self._workers = workers
+        self._setup_shown = workers[0]  # whose setup output `setup.logs` shows as it comes
         errors = await asyncio.gather(*(self._start_worker(w) for w in workers))
         self._finish_setup(workers, errors)
 
@@ -361,6 +363,8 @@ class WorkerPool:
                 return
             if kind == protocol.LOG:
                 worker.setup_logs.append(body.data)
+                if worker is self._setup_shown:
+                    self.setup.logs += body.data
             elif kind == protocol.READY:
                 if worker.ready_future is not None and not worker.ready_future.done():
                     worker.ready_future.set_result(body)
@@ -407,6 +411,7 @@ class WorkerPool:
         """A fresh process for a dead one: setup reruns, then the pool is READY again."""
         worker = WorkerProcess(dead.index)
         self._workers[dead.index] = worker
+        self._setup_shown = worker
         self.setup = SetupInfo(started_at=_now())
         error = await self._start_worker(worker)
         self.setup.logs = "".join(worker.setup_logs)

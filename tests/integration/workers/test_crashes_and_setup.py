@@ -8,6 +8,7 @@ import signal
 
 import pytest
 
+from cog.runtime.pool import PoolSettings, WorkerPool
 from tests.integration.workers.conftest import Sink, predict, running_pool, wait_for
 
 
@@ -152,5 +153,28 @@ def test_death_is_noticed_without_pidfds(project, monkeypatch):
             outcome = await predict(pool, "dies", action="crash")
             assert outcome.status == "failed" and "exit code 7" in outcome.error
             await wait_for(lambda: pool.state == "READY")
+
+    asyncio.run(body())
+
+
+def test_setup_logs_are_visible_while_setup_runs(project, tmp_path):
+    async def body():
+        directory = project("broken")
+        pool = WorkerPool(
+            PoolSettings(
+                predict_ref="broken.py:Slow",
+                train_ref=None,
+                mode="predict",
+                project_dir=directory,
+                max_concurrency=None,
+                setup_timeout=30.0,
+            )
+        )
+        start = asyncio.create_task(pool.start())
+        await wait_for(lambda: "sleeping through setup\n" in pool.setup.logs)
+        assert pool.state == "STARTING" and pool.setup.status == "starting"
+        await pool.shutdown(grace=0.2)
+        await start
+        assert pool.state == "SETUP_FAILED"
 
     asyncio.run(body())

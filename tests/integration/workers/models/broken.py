@@ -17,6 +17,7 @@ class Raises(BasePredictor):
 
 class Slow(BasePredictor):
     def setup(self) -> None:
+        print("sleeping through setup")
         time.sleep(60)
 
     def predict(self) -> str:
