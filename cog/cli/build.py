@@ -79,16 +79,12 @@ def build_image(
         )
         write_staged(plan, context)
         (context / DOCKERFILE_NAME).write_text(plan.dockerfile)
-        if schema is not None:
-            (context / ".cog" / "openapi_schema.json").write_text(json.dumps(schema, indent=2))
-        labels = {} if dev or schema is None else _labels(project, schema)
         progress = BuildProgress(args.progress)
         try:
             result = engine.build(
                 str(context),
                 DOCKERFILE_NAME,
                 tag=tag,
-                labels=labels,
                 no_cache=args.no_cache,
                 secrets=secrets,
                 on_line=progress.line,
@@ -99,8 +95,8 @@ def build_image(
         raise CLIError(str(exc)) from exc
     finally:
         shutil.rmtree(context, ignore_errors=True)
-    if not dev and schema is None:
-        _label_with_schema_from_image(project, engine, tag, result.image_id)
+    if not dev:
+        _finish(project, engine, tag, result.image_id, schema)
     return tag
 
 
@@ -209,25 +205,28 @@ def _git(cwd: Path, *args: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def _label_with_schema_from_image(project: Project, engine: Engine, tag: str, image: str) -> None:
-    """Generate the schema inside the built image, then layer it and the labels on top."""
-    container = engine.run_detached(
-        image,
-        command=["python", "-m", "cog.command.openapi_schema"],
-        workdir="/src",
-    )
-    code = container.wait()
-    output = container.logs(stderr=False)
-    errors = container.logs(stdout=False)
-    container.remove()
-    try:
-        schema = json.loads(output) if code == 0 else None
-    except ValueError:
-        schema = None
-    if not isinstance(schema, dict):
-        raise CLIError(
-            f"Failed to generate the model's OpenAPI schema in the image:\n{errors or output}"
+def _finish(
+    project: Project, engine: Engine, tag: str, image: str, schema: dict[str, Any] | None
+) -> None:
+    """Spec §6.1 steps 5-6: `pip freeze` (and the schema, when the host could not import the
+    model) from inside the built image, then a last tiny build that adds
+    `/src/.cog/openapi_schema.json` and the labels."""
+    if schema is None:
+        code, output, errors = _run_in(
+            engine, image, ["python", "-m", "cog.command.openapi_schema"]
         )
+        try:
+            schema = json.loads(output) if code == 0 else None
+        except ValueError:
+            schema = None
+        if not isinstance(schema, dict):
+            raise CLIError(
+                f"Failed to generate the model's OpenAPI schema in the image:\n{errors or output}"
+            )
+    labels = _labels(project, schema)
+    code, freeze, _ = _run_in(engine, image, ["python", "-m", "pip", "freeze"])
+    if code == 0:
+        labels["run.cog.pip_freeze"] = freeze.strip()
     context = stage_context(project.root, include_source=False)
     try:
         (context / ".cog" / "openapi_schema.json").write_text(json.dumps(schema, indent=2))
@@ -235,8 +234,18 @@ def _label_with_schema_from_image(project: Project, engine: Engine, tag: str, im
             f"FROM {image}\nCOPY .cog/openapi_schema.json /src/.cog/openapi_schema.json\n"
         )
         try:
-            engine.build(str(context), DOCKERFILE_NAME, tag=tag, labels=_labels(project, schema))
+            engine.build(str(context), DOCKERFILE_NAME, tag=tag, labels=labels)
         except BuildError as exc:
             raise CLIError(str(exc)) from exc
     finally:
         shutil.rmtree(context, ignore_errors=True)
+
+
+def _run_in(engine: Engine, image: str, command: list[str]) -> tuple[int, str, str]:
+    """Run a command in `image`; its exit code, stdout and stderr."""
+    container = engine.run_detached(image, command=command, workdir="/src")
+    try:
+        code = container.wait()
+        return code, container.logs(stderr=False), container.logs(stdout=False)
+    finally:
+        container.remove()

@@ -43,6 +43,15 @@ def test_labels_hold_the_config_and_the_schema(engine: Engine, hello_image: str)
     assert schema["info"]["version"] == __version__
     assert schema["components"]["schemas"]["Input"]["properties"]["text"]["type"] == "string"
     assert labels["run.cog.has_init"] == "true"
+    assert "cogpy" in labels["run.cog.pip_freeze"]
+
+
+def test_the_image_carries_its_schema_file(engine: Engine, hello_image: str) -> None:
+    container = engine.run_detached(hello_image, command=["cat", "/src/.cog/openapi_schema.json"])
+    assert container.wait() == 0
+    schema = json.loads(container.logs(stderr=False))
+    container.remove()
+    assert schema == json.loads(engine.image_labels(hello_image)["run.cog.openapi_schema"])
 
 
 def test_schema_of_a_model_with_image_only_imports_is_generated_in_the_image(
