@@ -42,6 +42,9 @@ def main(argv: list[str]) -> None:
 
     router = LogRouter(emit)
     capture = FdCapture(router)
+    for original in (sys.__stdout__, sys.__stderr__):  # still fds 1/2: unbuffered from now on
+        if original is not None:
+            original.reconfigure(write_through=True)  # type: ignore[union-attr]
     sys.stdout = RoutedStream(router, 0, capture.real_fds[0], "<stdout>")
     sys.stderr = RoutedStream(router, 1, capture.real_fds[1], "<stderr>")
     reporter = Reporter(channel, codec, router, capture, settings["output_dir"])

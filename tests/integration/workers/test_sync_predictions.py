@@ -46,6 +46,7 @@ def test_logs_from_python_fds_subprocesses_and_c(project):
                 "child process\n",
                 "c printf\n",
                 "bytes through the buffer\n",
+                "the original stdout\n",
             ):
                 assert line in out
             assert out.endswith("partial line")  # the unterminated line is flushed at the end

@@ -37,6 +37,7 @@ class Predictor(BasePredictor):
             libc = ctypes.CDLL(None)
             libc.printf(b"c printf\n")
             sys.stdout.buffer.write(b"bytes through the buffer\n")
+            sys.__stdout__.write("the original stdout\n")
             sys.stdout.write("partial line")
             return "ok"
         if action == "raise":
