@@ -76,6 +76,7 @@ def build_image(
             separate_weights=weights,
             weights_image=weights_image,
             config_filename=project.config_file,
+            max_concurrency=project.max_concurrency(),
         )
         write_staged(plan, context)
         (context / DOCKERFILE_NAME).write_text(plan.dockerfile)
@@ -185,7 +186,9 @@ def _schema(project: Project, args: argparse.Namespace) -> dict[str, Any] | None
 
 
 def _labels(project: Project, schema: dict[str, Any]) -> dict[str, str]:
-    labels = image_labels(project.config, project.root, schema)
+    labels = image_labels(
+        project.config, project.root, schema, max_concurrency=project.max_concurrency()
+    )
     revision = _git(project.root, "rev-parse", "HEAD")
     if revision:
         labels["org.opencontainers.image.revision"] = revision

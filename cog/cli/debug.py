@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
         separate_weights=weights if weights_image else None,
         weights_image=weights_image,
         config_filename=project.config_file,
+        max_concurrency=project.max_concurrency(),
     )
     if weights is None:
         sys.stdout.write(dockerfile)

@@ -73,6 +73,17 @@ class Project:
                 self._schema_error = str(exc) or type(exc).__name__
         return self._schema
 
+    def max_concurrency(self) -> int | None:
+        """`@cog.concurrent(max=N)` on the runner, when its code can be imported here."""
+        if not self.predict_ref:
+            return None
+        try:
+            from cog.loader import load_runner
+
+            return load_runner(self.predict_ref, self.root).concurrency_max
+        except Exception:  # noqa: BLE001 - unknown here; the runtime reads the decorator itself
+            return None
+
     @property
     def schema_error(self) -> str | None:
         return self._schema_error

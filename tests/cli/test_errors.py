@@ -160,3 +160,17 @@ def test_push_without_an_image_name_says_how(project) -> None:
     result = cog("push", cwd=project("hello-world"), env=NO_ENGINE)
     assert result.returncode == 1
     assert "To push images, you must either set the 'image' option in cog.yaml" in result.stderr
+
+
+def test_debug_carries_the_concurrency_decorator(project) -> None:
+    root = project("hello-world")
+    (root / "predict.py").write_text(
+        "import cog\nfrom cog import BasePredictor\n\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    @cog.concurrent(max=4)\n"
+        "    async def predict(self, text: str) -> str:\n"
+        "        return text\n"
+    )
+    result = cog("debug", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "ENV COG_MAX_CONCURRENCY=4\n" in result.stdout
