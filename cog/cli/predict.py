@@ -158,7 +158,8 @@ def _image_schema(engine: Any, image: str) -> dict[str, Any] | None:
             engine.pull(image)
         except EngineError as exc:
             raise CLIError(
-                f"image {image} is not available locally and cannot be pulled: {exc}"
+                f"image {image} is not available locally and cannot be pulled: {exc}. "
+                "To run a command in the model environment, use `cog exec`"
             ) from exc
     labels = engine.image_labels(image)
     text = labels.get("run.cog.openapi_schema") or labels.get("org.cogmodel.openapi_schema")
