@@ -163,10 +163,16 @@ class WorkerPool:
             message = f"Setup timed out after {timeout:g} seconds"
             worker.setup_logs.append(message + "\n")
             return message
-        if ready.error is None:
-            worker.ready = ready
-            worker.slots = worker.free = ready.slots
-        return ready.error
+        if ready.error is not None:
+            return ready.error
+        # cancels and health checks must be able to reach it before it counts as ready
+        assert worker.control_future is not None
+        await worker.control_future
+        if not worker.alive:
+            return "the worker process died at the end of setup"
+        worker.ready = ready
+        worker.slots = worker.free = ready.slots
+        return None
 
     def _finish_setup(self, workers: list[WorkerProcess], errors: list[str | None]) -> None:
         failed = next((i for i, e in enumerate(errors) if e is not None), None)
@@ -365,6 +371,9 @@ class WorkerPool:
                 worker.setup_logs.append(body.data)
                 if worker is self._setup_shown:
                     self.setup.logs += body.data
+            elif kind == protocol.HELLO:
+                if worker.control_future is not None and not worker.control_future.done():
+                    worker.control_future.set_result(None)
             elif kind == protocol.READY:
                 if worker.ready_future is not None and not worker.ready_future.done():
                     worker.ready_future.set_result(body)
@@ -385,6 +394,8 @@ class WorkerPool:
         for peer in (worker.main_peer, worker.control_peer):
             self._by_peer.pop(peer, None)
         worker.free = 0
+        if worker.control_future is not None and not worker.control_future.done():
+            worker.control_future.set_result(None)
         if worker.ready_future is not None and not worker.ready_future.done():
             message = (
                 f"Predictor setup failed for an unknown reason. It might have run out of "

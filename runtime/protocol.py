@@ -29,6 +29,7 @@ METRIC = 12
 DONE = 13
 READY = 14
 HEALTH = 15
+HELLO = 16  # first message on a worker's control channel: the front can now address it
 
 #: msgpack extension code of a file in an output tree (payload: the UTF-8 path).
 FILE_EXT = 1
@@ -103,6 +104,7 @@ def front_codec() -> Any:
             DONE: msgspec.msgpack.Decoder(Done, ext_hook=_ext_hook),
             READY: msgspec.msgpack.Decoder(Ready),
             HEALTH: msgspec.msgpack.Decoder(Health),
+            HELLO: msgspec.msgpack.Decoder(type(None)),
         }
     )
 

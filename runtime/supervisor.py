@@ -44,6 +44,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready: protocol.Ready | None = None
         self.ready_future: asyncio.Future[protocol.Ready] | None = None
+        self.control_future: asyncio.Future[None] | None = None  # HELLO on the control channel
         self.setup_logs: list[str] = []
         self.slots = 0
         self.free = 0
@@ -63,6 +64,7 @@ class WorkerProcess:
         settings = dict(config, address=address, peer=self.peer)
         self._loop = loop
         self.ready_future = loop.create_future()
+        self.control_future = loop.create_future()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cog.runtime.worker", json.dumps(settings)],
             cwd=config["project_dir"],

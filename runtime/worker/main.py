@@ -33,6 +33,7 @@ def main(argv: list[str]) -> None:
     codec = protocol.worker_codec()
     channel = worker_channel(settings["address"], b"w" + settings["peer"].encode())
     control_channel = worker_channel(settings["address"], b"c" + settings["peer"].encode())
+    control_channel.send(codec.encode(protocol.HELLO, 0, None))
 
     def emit(tag: int, source: str, line: str) -> None:
         try:
