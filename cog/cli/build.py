@@ -174,14 +174,10 @@ def _schema(project: Project, args: argparse.Namespace) -> dict[str, Any] | None
         if not isinstance(loaded, dict):
             raise CLIError(f"{source} does not hold an OpenAPI document (a JSON object)")
         return loaded
-    schema = project.schema()
+    schema = project.checked_schema()
     if schema is None:
-        error = project.schema_error or "unknown error"
-        if "cannot import" in error:
-            # The model's own dependencies are only in the image: generate it there.
-            warn(f"Generating the schema inside the image: {error}")
-            return None
-        raise CLIError(f"Failed to generate the model's OpenAPI schema: {error}")
+        # The model's own dependencies are only in the image: generate it there.
+        warn(f"Generating the schema inside the image: {project.schema_error}")
     return schema
 
 

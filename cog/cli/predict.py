@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, mode: str = "predict") -> int:
             raise CLIError("cog.yaml has no 'train' entry: add train: \"train.py:train\" to it")
         if not train and not project.predict_ref:
             raise CLIError("cog.yaml has no 'run' entry: add run: \"predict.py:Predictor\" to it")
-        doc = project.schema()
+        doc = project.checked_schema()
         inputs = _inputs(args, json_source, doc, in_component)
         env = {**project.environment, **env}
         if args.local:

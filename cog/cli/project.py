@@ -20,6 +20,7 @@ class Project:
     config_file: str = "cog.yaml"
     _schema: dict[str, Any] | None = field(default=None, repr=False)
     _schema_error: str | None = field(default=None, repr=False)
+    _imports_missing: bool = field(default=False, repr=False)
 
     @property
     def predict_ref(self) -> str | None:
@@ -68,6 +69,7 @@ class Project:
 
                 self._schema = schema_for_project(self.root, self.predict_ref, self.train_ref)
             except ImportError as exc:
+                self._imports_missing = True
                 self._schema_error = f"cannot import the model's code on this host ({exc})"
             except Exception as exc:  # noqa: BLE001 - any loader error is reported as text
                 self._schema_error = str(exc) or type(exc).__name__
@@ -87,6 +89,14 @@ class Project:
     @property
     def schema_error(self) -> str | None:
         return self._schema_error
+
+    def checked_schema(self) -> dict[str, Any] | None:
+        """The schema; None when the model imports packages this host lacks (the image or
+        the running server provides it then); CLIError for a broken model, before any build."""
+        schema = self.schema()
+        if schema is None and not self._imports_missing:
+            raise CLIError(f"Failed to generate the model's OpenAPI schema: {self._schema_error}")
+        return schema
 
 
 def load_project(config_file: str | None = None) -> Project:

@@ -174,3 +174,19 @@ def test_debug_carries_the_concurrency_decorator(project) -> None:
     result = cog("debug", cwd=root)
     assert result.returncode == 0, result.stderr
     assert "ENV COG_MAX_CONCURRENCY=4\n" in result.stdout
+
+
+def test_a_broken_model_fails_before_anything_starts(project) -> None:
+    root = project("hello-world")
+    (root / "predict.py").write_text(
+        "from cog import BasePredictor\n\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self, text: object) -> str:\n"
+        "        return str(text)\n"
+    )
+    for args in (("predict", "-i", "text=x"), ("build",)):
+        result = cog(*args, cwd=root, env=NO_ENGINE)
+        assert result.returncode == 1
+        assert "Failed to generate the model's OpenAPI schema" in result.stderr
+        assert "text" in result.stderr
+        assert "container engine" not in result.stderr
