@@ -19,7 +19,7 @@ from cog.build import (
     write_staged,
 )
 from cog.cli.console import info, warn
-from cog.cli.context import runtime_wheel, stage_context, stage_paths
+from cog.cli.context import check_wheel_python, runtime_wheel, stage_context, stage_paths
 from cog.cli.errors import CLIError
 from cog.cli.progress import BuildProgress
 from cog.cli.project import Project, image_name_for_dir, load_project
@@ -53,6 +53,8 @@ def build_image(
     secrets = parse_secrets(args.secret)
     schema = None if dev else _schema(project, args)
     tag = tag or image_name_for_dir(project.root.name) + "-dev"
+    wheel = runtime_wheel()
+    check_wheel_python(wheel, project.config.python_version)
     # Everything above needs no engine: mistakes are reported before one is looked for.
     engine = connect()
     weights = weights_image = None
@@ -71,7 +73,7 @@ def build_image(
         plan = generate_build(
             project.config,
             project.root,
-            runtime_wheel=runtime_wheel(),
+            runtime_wheel=wheel,
             dev=dev,
             separate_weights=weights,
             weights_image=weights_image,

@@ -101,6 +101,22 @@ def runtime_wheel() -> Path:
     return built[-1]
 
 
+def check_wheel_python(wheel: Path, python_version: str) -> None:
+    """A compiled wheel (`cp311`) installs only into that Python: say so before building."""
+    parts = wheel.name[: -len(".whl")].split("-")
+    tag = parts[-3] if len(parts) >= 5 else ""
+    if not tag.startswith("cp"):
+        return
+    wanted = "cp" + "".join(python_version.split(".")[:2])
+    if tag != wanted:
+        raise CLIError(
+            f"the cogpy wheel {wheel.name} is built for Python {tag[2]}.{tag[3:]}, but cog.yaml "
+            f"asks for Python {python_version}: build the wheel with that Python "
+            "(`pythonX.Y -m pip wheel --no-deps -w dist .` in the cogpy source) and put it in "
+            "./dist/ or set COG_WHEEL to it"
+        )
+
+
 def _source_root() -> Path | None:
     """The source tree this cog was installed from (editable installs), if any."""
     package = Path(__file__).resolve().parent.parent

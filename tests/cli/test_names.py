@@ -45,3 +45,16 @@ def test_copy_link_is_dropped_only_from_copy_lines(tmp_path) -> None:
     dockerfile.write_text('COPY --from=weights --link ["/src/w", "/src/w"]\nRUN echo --link\n')
     _drop_copy_link(str(dockerfile))
     assert dockerfile.read_text() == 'COPY --from=weights ["/src/w", "/src/w"]\nRUN echo --link\n'
+
+
+def test_a_compiled_wheel_must_match_the_image_python(tmp_path) -> None:
+    from pathlib import Path
+
+    from cog.cli.context import check_wheel_python
+
+    check_wheel_python(Path("cogpy-0.1.0-cp311-cp311-linux_x86_64.whl"), "3.11")
+    check_wheel_python(Path("cogpy-0.1.0-py3-none-any.whl"), "3.13")
+    with pytest.raises(
+        CLIError, match=r"built for Python 3\.11, but cog.yaml asks for Python 3\.12"
+    ):
+        check_wheel_python(Path("cogpy-0.1.0-cp311-cp311-linux_x86_64.whl"), "3.12")
