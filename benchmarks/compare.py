@@ -43,6 +43,14 @@ def run_benchmarks(tests: list[str], out: Path) -> None:
         raise SystemExit(f"benchmarks failed (pytest exit {proc.returncode}): {' '.join(cmd)}")
 
 
+def strip_samples(path: Path) -> None:
+    """Keep a baseline's statistics and drop its raw samples (megabytes, never compared)."""
+    doc = json.loads(path.read_text())
+    for bench in doc["benchmarks"]:
+        bench["stats"].pop("data", None)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def load(path: Path) -> dict[str, dict[str, Any]]:
     """fullname -> stats of a pytest-benchmark JSON file."""
     try:
@@ -124,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.current:
             p.error("--save runs the benchmarks; it cannot be combined with --current")
         run_benchmarks(args.tests, args.baseline)
+        strip_samples(args.baseline)
         print(f"baseline saved to {args.baseline}")
         return 0
     current_path = args.current
