@@ -23,8 +23,11 @@ def cog(
     timeout: float = 120,
 ):
     full_env = dict(os.environ)
-    full_env.pop("DOCKER_HOST", None) if env and env.get("DOCKER_HOST") == "" else None
-    full_env.update({k: v for k, v in (env or {}).items() if v != ""})
+    for name, value in (env or {}).items():
+        if value == "":  # an empty value removes the variable
+            full_env.pop(name, None)
+        else:
+            full_env[name] = value
     full_env["NO_COLOR"] = "1"
     return subprocess.run(
         [COG, *args],
