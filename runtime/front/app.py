@@ -38,6 +38,10 @@ SSE = [
 _TRACE_HEADERS = ("traceparent", "tracestate")
 #: A sync prediction's connection is watched for a disconnect after one to two periods.
 DISCONNECT_WATCH_DELAY = 0.05
+#: When every slot is busy, how long granian gets to report clients that already hung up.
+HUNG_UP_CHECK = 0.002
+#: How long a request waits for a slot held by a prediction whose client hung up.
+RECLAIM_TIMEOUT = 1.0
 
 
 class SchemaError(Exception):
@@ -65,6 +69,9 @@ class FrontApp:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._disconnects = _DisconnectWatches(self)
+        #: predictions canceled because their clients hung up, still holding a slot
+        self._orphans: set[Prediction] = set()
+        self._reclaiming = 0  # requests waiting for an orphan's slot
         self.accepting = True
         #: Set by `POST /shutdown`; the server loop waits on it.
         self.shutdown_requested = asyncio.Event()
@@ -293,8 +300,10 @@ class FrontApp:
 
     async def _acquire(self, protocol: Any) -> Slot | None:
         slot = self.pool.acquire()
-        if slot is not None or self.settings.queue_size == 0:
+        if slot is not None:
             return slot
+        if self.settings.queue_size == 0:
+            return await self._reclaim()
         if len(self._waiters) >= self.settings.queue_size:
             return None
         loop = asyncio.get_running_loop()
@@ -310,6 +319,46 @@ class FrontApp:
                 raise BadRequest(503, messages.NOT_READY)
             slot = self.pool.acquire()
         return slot
+
+    async def _reclaim(self) -> Slot | None:
+        """Every slot is busy: a slot held by a prediction whose client hung up is as good
+        as free (its prediction is being canceled), so wait for one of those, never longer
+        than `RECLAIM_TIMEOUT`, rather than answer 409. A closed-loop client whose earlier
+        connection dropped mid-prediction thus finds its slot; without orphans, 409 at once."""
+        loop = asyncio.get_running_loop()
+        check_until = self._disconnects.check_all() + HUNG_UP_CHECK
+        deadline = loop.time() + RECLAIM_TIMEOUT
+        while True:
+            now = loop.time()
+            if self._reclaiming < len(self._orphans):
+                until = deadline
+            elif now < check_until:
+                until = check_until  # the watches just started may find hung-up clients
+            else:
+                return None
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            self._reclaiming += 1
+            try:
+                await asyncio.wait_for(waiter, max(until - now, 0))
+            except TimeoutError:
+                pass
+            finally:
+                self._reclaiming -= 1
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            if not self.accepting or self.pool.state != "READY":
+                raise BadRequest(503, messages.NOT_READY)
+            slot = self.pool.acquire()
+            if slot is not None or loop.time() >= deadline:
+                return slot
+
+    def orphaned(self, prediction: Prediction) -> None:
+        """The prediction's client hung up: cancel it; its slot may be waited for."""
+        if prediction.status not in TERMINAL:
+            self._orphans.add(prediction)
+            self.cancel(prediction)
+            self._wake_waiter()
 
     def _release(self, slot: Slot) -> None:
         self.pool.release(slot)
@@ -376,6 +425,7 @@ class FrontApp:
         finally:
             if timer is not None:
                 timer.cancel()
+            self._orphans.discard(prediction)
             if ran:
                 self._wake_waiter()
             if tmpdir is not None:
@@ -469,7 +519,7 @@ class FrontApp:
             disconnect.cancel()
             remaining = prediction.events.unsubscribe(subscriber)
             if gone and prediction.sse_created and remaining == 0:
-                self.cancel(prediction)
+                self.orphaned(prediction)
 
     # ------------------------------------------------------------------ shutdown
 
@@ -501,6 +551,7 @@ class _DisconnectWatches:
         self._app = app
         self._waiting: dict[Prediction, list[Any]] = {}  # [protocol, seen, watch task]
         self._sweeper: asyncio.Task[None] | None = None
+        self._last_watch = float("-inf")
 
     def add(self, prediction: Prediction, protocol: Any) -> None:
         self._waiting[prediction] = [protocol, False, None]
@@ -511,6 +562,16 @@ class _DisconnectWatches:
         entry = self._waiting.pop(prediction, None)
         if entry is not None and entry[2] is not None:
             entry[2].cancel()
+
+    def check_all(self) -> float:
+        """Watch every waiting connection now; the loop time the last watch started."""
+        loop = asyncio.get_running_loop()
+        for prediction, entry in self._waiting.items():
+            if entry[2] is None:
+                entry[1] = True
+                entry[2] = asyncio.ensure_future(self._watch(entry[0], prediction))
+                self._last_watch = loop.time()
+        return self._last_watch
 
     async def _sweep(self) -> None:
         try:
@@ -527,7 +588,7 @@ class _DisconnectWatches:
         await protocol.client_disconnect()
         if prediction.status not in TERMINAL:
             log.info("client of sync prediction %s disconnected: canceling", prediction.id)
-            self._app.cancel(prediction)
+            self._app.orphaned(prediction)
 
 
 class _ClientGone(Exception):
