@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
-import mimetypes
 import os
 import shutil
 import tempfile
@@ -24,8 +23,10 @@ from typing import Any
 
 import httpx
 
+from cog._native.select import native
 from cog._version import __version__
 from cog.runtime.protocol import FileRef
+from cog.types import guess_extension, guess_type
 
 #: Parallel downloads and uploads per server (Cog uses 8 download workers).
 IO_THREADS = 8
@@ -184,7 +185,7 @@ class FileStore:
         name = os.path.basename(path)
         target = self.upload_url + urllib.parse.quote(name) if self.upload_url else name
         headers = {
-            "Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "Content-Type": guess_type(name) or "application/octet-stream",
             "X-Prediction-ID": prediction_id,
             **trace,
         }
@@ -235,26 +236,30 @@ def contains_file(tree: Any) -> bool:
 
 def encode_data_url(path: str) -> str:
     """`data:<mime>;base64,...` with the mime guessed from the name (octet-stream if unknown)."""
-    mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    mime = guess_type(path) or "application/octet-stream"
     with open(path, "rb") as fh:
         payload = base64.b64encode(fh.read()).decode("ascii")
     return f"data:{mime};base64,{payload}"
 
 
 def decode_data_url(url: str) -> tuple[bytes, str]:
-    """(bytes, media type) of an RFC 2397 URL, base64 or percent-encoded, parameters allowed."""
-    header, sep, payload = url[5:].partition(",")
-    if not sep:
-        raise InputDownloadError("Invalid data URL: no ',' separates the header from the data")
-    params = header.split(";")
-    mime = params[0].strip() or "text/plain"
-    if params[-1].strip().lower() == "base64":
+    """(bytes, media type) of an RFC 2397 URL, base64 or percent-encoded, parameters allowed.
+
+    Decoded by the compiled `datauri` module straight into one buffer (several times
+    faster than `base64` on large inputs); base64 whose characters are percent-escaped
+    is unescaped first.
+    """
+    datauri = native("datauri")
+    try:
+        header, data = datauri.decode(url)
+    except datauri.DataURIError as exc:
+        if "%" not in url:
+            raise InputDownloadError(f"Invalid data URL: {exc}") from None
         try:
-            data = base64.b64decode(urllib.parse.unquote(payload), validate=False)
-        except ValueError as exc:
-            raise InputDownloadError(f"Invalid base64 in data URL: {exc}") from None
-        return data, mime
-    return urllib.parse.unquote_to_bytes(payload), mime
+            header, data = datauri.decode(urllib.parse.unquote(url))
+        except datauri.DataURIError:
+            raise InputDownloadError(f"Invalid data URL: {exc}") from None
+    return data, header.media_type
 
 
 def url_basename(url: str) -> str:
@@ -271,7 +276,7 @@ def url_basename(url: str) -> str:
 
 
 def _extension(mime: str) -> str | None:
-    ext = mimetypes.guess_extension(mime.split(";")[0].strip())
+    ext = guess_extension(mime.split(";")[0].strip())
     return ".jpg" if ext == ".jpe" else ext
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import mimetypes
 import os
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cog.cli.errors import CLIError
+from cog.types import guess_type
 
 INT32 = (-(2**31), 2**31 - 1)
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
@@ -174,7 +174,7 @@ def file_to_data_url(path: str) -> str:
             data = f.read()
     except OSError as exc:
         raise InputError(f"cannot read input file {path}: {exc.strerror or exc}") from exc
-    mime = mimetypes.guess_type(full)[0] or "application/octet-stream"
+    mime = guess_type(full) or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import mimetypes
 import os
 import sys
 import urllib.parse
@@ -14,6 +13,7 @@ from typing import IO, Any
 
 from cog.cli.errors import CLIError
 from cog.cli.inputs import resolve
+from cog.types import guess_extension
 
 
 class PredictionFailed(CLIError):
@@ -152,7 +152,7 @@ def extension_for(mime: str) -> str:
     # Legacy runtimes wrote `data:None;...` for unknown types: no extension then.
     if mime in ("None", "application/octet-stream"):
         return ""
-    return mimetypes.guess_extension(mime.strip().lower()) or ""
+    return guess_extension(mime.strip().lower()) or ""
 
 
 def _single_path(
