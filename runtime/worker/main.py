@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from typing import Any
 
 from cog.runtime import protocol
@@ -57,7 +58,10 @@ def main(argv: list[str]) -> None:
 
     loop: asyncio.AbstractEventLoop | None = None
     try:
-        runner, ready = _setup(settings)
+        with warnings.catch_warnings():
+            # the loader's deprecation notices (Predictor, predict()) belong in the setup logs
+            warnings.simplefilter("default", DeprecationWarning)
+            runner, ready = _setup(settings)
         if runner.is_async:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
