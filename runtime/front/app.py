@@ -292,6 +292,8 @@ class FrontApp:
             inputs = validate_input(schema, payload, component=self.component)
         except InputValidationError as exc:
             raise BadRequest(422, encode({"detail": exc.detail})) from None
+        if payload and not payload.keys() <= inputs.keys():
+            _warn_unknown(payload, inputs)
         if self._file_fields:
             _check_file_urls(inputs, self._file_fields)
         return inputs
@@ -693,6 +695,13 @@ def _check_file_urls(inputs: dict[str, Any], fields: dict[str, bool]) -> None:
                 break
     if errors:
         raise BadRequest(422, encode({"detail": errors}))
+
+
+def _warn_unknown(payload: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """Unknown input keys are dropped, never a 422 (spec 3.6); the server log says which."""
+    unknown = ", ".join(repr(k) for k in payload if k not in inputs)
+    valid = ", ".join(repr(k) for k in inputs) or "none"
+    log.warning("dropped unknown input(s) %s; valid inputs are: %s", unknown, valid)
 
 
 def _too_large(limit: int) -> bytes:
