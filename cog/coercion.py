@@ -565,6 +565,8 @@ def _to_float(value: Any, sink: list[pathlib.Path]) -> Any:
 def _to_path(value: Any, sink: list[pathlib.Path]) -> Any:
     from cog.types import Path, URLPath
 
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _bytes_to_file(value, sink)
     path = Path.validate(value)
     if isinstance(path, URLPath):
         local = path.convert()
@@ -573,9 +575,26 @@ def _to_path(value: Any, sink: list[pathlib.Path]) -> Any:
     return path if isinstance(path, Path) else Path(path)
 
 
+def _bytes_to_file(value: bytes | bytearray | memoryview, sink: list[pathlib.Path]) -> Any:
+    """A file's contents sent as bytes (binary bodies, shared memory): a temporary file the
+    caller removes after the prediction, since a `Path` input needs a name on disk."""
+    import tempfile
+
+    from cog.types import Path
+
+    fd, name = tempfile.mkstemp(prefix="cog-input-")
+    path = Path(name)
+    sink.append(path)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(value)
+    return path
+
+
 def _to_file(value: Any, sink: list[pathlib.Path]) -> Any:
     from cog.types import File
 
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return io.BytesIO(value)
     if isinstance(value, (str, os.PathLike)) and not _is_url(str(value)):
         return open(value, "rb")  # noqa: SIM115 - the model owns the file object
     return File.validate(value)

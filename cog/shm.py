@@ -21,6 +21,7 @@ touch of a fresh page costs about as much as copying it twice.
 from __future__ import annotations
 
 import errno
+import itertools
 import mmap
 import os
 import re
@@ -192,8 +193,9 @@ class Slab:
         self._allocators: dict[int, Any] = {}
         self._peers: list[socket.socket] = []
         self._lock = threading.RLock()
-        while self.capacity < size:
-            self._grow(min(self.segment_size, size - self.capacity))
+        self._ids = itertools.count()
+        while self.pooled < size:
+            self._grow(min(self.segment_size, size - self.pooled))
 
     @property
     def capacity(self) -> int:
@@ -203,14 +205,19 @@ class Slab:
     def used(self) -> int:
         return sum(a.used for a in self._allocators.values())
 
+    @property
+    def pooled(self) -> int:
+        """Bytes in the segments this slab allocates from (attached regions excluded)."""
+        return sum(self.segments[sid].size for sid in self._allocators)
+
     def _grow(self, size: int) -> Segment:
         size = -(-size // mmap.PAGESIZE) * mmap.PAGESIZE
-        if self.capacity + size > self.max_size:
+        if self.pooled + size > self.max_size:
             raise SlabFull(
-                f"the slab would grow to {self.capacity + size} bytes, over its maximum of "
+                f"the slab would grow to {self.pooled + size} bytes, over its maximum of "
                 f"{self.max_size}"
             )
-        segment = Segment.create(size, id=len(self.segments))
+        segment = Segment.create(size, id=next(self._ids))
         self.segments[segment.id] = segment
         self._allocators[segment.id] = _slab.SlabAllocator(size, self.alignment)
         for peer in list(self._peers):
@@ -296,6 +303,29 @@ class Slab:
             tuple(shape) if shape is not None else None,
         )
 
+    def attach(self, segment: Segment) -> int:
+        """Share a segment mapped elsewhere (a client region) with every worker; its new id.
+
+        The slab never allocates from it; `detach` forgets it.
+        """
+        with self._lock:
+            segment.id = next(self._ids)
+            self.segments[segment.id] = segment
+            for peer in list(self._peers):
+                self._announce(peer, [segment])
+            return segment.id
+
+    def detach(self, sid: int) -> Segment | None:
+        """Stop sharing an attached segment: workers unmap it; the caller closes it here."""
+        with self._lock:
+            if sid in self._allocators:
+                raise ValueError(f"segment {sid} belongs to the slab's pool, it cannot be detached")
+            segment = self.segments.pop(sid, None)
+            if segment is not None:
+                for peer in list(self._peers):
+                    self._send(peer, _ANNOUNCE.pack(sid, 0), [])
+            return segment
+
     def add_peer(self, sock: socket.socket) -> None:
         """Send every segment to a worker now, and every later one when it is added."""
         with self._lock:
@@ -315,14 +345,20 @@ class Slab:
 
     def _announce(self, sock: socket.socket, segments: Iterable[Segment]) -> bool:
         for segment in segments:
-            try:
-                socket.send_fds(sock, [_ANNOUNCE.pack(segment.id, segment.size)], [segment.fd])
-            except OSError:
-                # A worker that died: its end is gone, and so is its mapping.
-                if sock in self._peers:
-                    self._peers.remove(sock)
-                sock.close()
+            if not self._send(sock, _ANNOUNCE.pack(segment.id, segment.size), [segment.fd]):
                 return False
+        return True
+
+    def _send(self, sock: socket.socket, message: bytes, fds: list[int]) -> bool:
+        """One announcement (a segment and its fd) or retraction (size 0, no fd)."""
+        try:
+            socket.send_fds(sock, [message], fds)
+        except OSError:
+            # A worker that died: its end is gone, and so is its mapping.
+            if sock in self._peers:
+                self._peers.remove(sock)
+            sock.close()
+            return False
         return True
 
     def close(self) -> None:
@@ -367,6 +403,11 @@ class SlabMapping:
                 if not msg:
                     break  # the front is gone
                 sid, _size = _ANNOUNCE.unpack(msg)
+                if not fds:  # a retraction: the front detached this segment
+                    gone = self.segments.pop(sid, None)
+                    if gone is not None:
+                        gone.close()
+                    continue
                 for fd in fds:
                     os.set_inheritable(fd, False)
                     self.segments[sid] = Segment.from_fd(fd, id=sid)

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from cog.runtime import protocol
 from cog.runtime.protocol import FileRef
 from cog.runtime.supervisor import WorkerProcess, describe_exit
 from cog.runtime.transport import front_transport
+from cog.shm import DEFAULT_POOL_SIZE, Slab
 
 __all__ = [
     "FileRef",
@@ -50,6 +52,9 @@ class PoolSettings:
     workers: int = 1  # opt-in N processes for CPU-bound sync models
     setup_timeout: float | None = None
     restart_on_crash: bool = True
+    #: shared memory for large inputs: segment size, and the most the slab may grow to
+    slab_size: int = DEFAULT_POOL_SIZE
+    slab_max_size: int = 4 * DEFAULT_POOL_SIZE
 
 
 class PredictionSink(Protocol):
@@ -124,6 +129,10 @@ class WorkerPool:
         self._transport = front_transport()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        # Large inputs travel through this shared memory; no segment exists before the
+        # first one, so a server that never sees one pays nothing.
+        self.slab = Slab(0, segment_size=settings.slab_size, max_size=settings.slab_max_size)
+        self._slab_peers: dict[WorkerProcess, socket.socket] = {}
         # files written for file-object outputs; removed with the pool, whatever the workers did
         self._output_dir = tempfile.mkdtemp(prefix="cog-outputs-")
         self._config = {
@@ -153,7 +162,16 @@ class WorkerPool:
         assert self._loop is not None
         self._by_peer[worker.main_peer] = worker
         self._by_peer[worker.control_peer] = worker
-        worker.spawn(self._loop, self._transport.address, self._config, self._on_exit)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.slab.add_peer(ours)
+        self._slab_peers[worker] = ours
+        try:
+            config = dict(self._config, slab_fd=theirs.fileno())
+            worker.spawn(
+                self._loop, self._transport.address, config, self._on_exit, (theirs.fileno(),)
+            )
+        finally:
+            theirs.close()
         assert worker.ready_future is not None
         timeout = self.settings.setup_timeout
         try:
@@ -212,6 +230,7 @@ class WorkerPool:
                 await asyncio.wait(pending)
                 await asyncio.sleep(_EXIT_GRACE * 2)  # their runs fail (see _after_exit)
         self._transport.close()
+        self.slab.close()
         shutil.rmtree(self._output_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ slots and runs
@@ -247,8 +266,12 @@ class WorkerPool:
         inputs: dict[str, Any],
         context: dict[str, str],
         sink: PredictionSink,
+        binary: bool = False,
     ) -> Outcome:
-        """Run one prediction on the slot's worker; the slot is released before this returns."""
+        """Run one prediction on the slot's worker; the slot is released before this returns.
+
+        `binary`: array outputs come back as `.npy` bytes (for msgpack responses).
+        """
         if slot.released:
             raise ValueError("this slot was already used or released; acquire() a new one")
         assert self._loop is not None
@@ -256,7 +279,7 @@ class WorkerPool:
         tag = next(self._tags)
         try:
             frame = self._encode(
-                protocol.PREDICT, tag, protocol.Predict(prediction_id, inputs, context)
+                protocol.PREDICT, tag, protocol.Predict(prediction_id, inputs, context, binary)
             )
         except (TypeError, ValueError) as exc:
             self.release(slot)
@@ -393,6 +416,9 @@ class WorkerPool:
         how = describe_exit(worker.returncode)
         for peer in (worker.main_peer, worker.control_peer):
             self._by_peer.pop(peer, None)
+        slab_peer = self._slab_peers.pop(worker, None)
+        if slab_peer is not None:
+            self.slab.remove_peer(slab_peer)
         worker.free = 0
         if worker.control_future is not None and not worker.control_future.done():
             worker.control_future.set_result(None)

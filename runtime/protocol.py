@@ -10,6 +10,7 @@ decoded into `FileRef`, so no user value can be mistaken for a file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -33,6 +34,11 @@ HELLO = 16  # first message on a worker's control channel: the front can now add
 
 #: msgpack extension code of a file in an output tree (payload: the UTF-8 path).
 FILE_EXT = 1
+#: msgpack extension code of an input that lives in shared memory (payload: a msgpack
+#: `cog.shm.Descriptor`); the worker decodes it into a view of the same pages.
+SLAB_EXT = 2
+#: msgpack extension code of an array output as a whole `.npy` payload (binary responses).
+NPY_EXT = 3
 
 
 class FileRef(msgspec.Struct, frozen=True):
@@ -45,6 +51,8 @@ class Predict(msgspec.Struct, array_like=True):
     id: str
     inputs: dict[str, Any]
     context: dict[str, str]
+    #: array outputs as `.npy` payloads (NPY_EXT) rather than nested lists
+    binary: bool = False
 
 
 class Log(msgspec.Struct, array_like=True):
@@ -87,10 +95,22 @@ def file_ext(path: str) -> msgspec.msgpack.Ext:
     return msgspec.msgpack.Ext(FILE_EXT, path.encode())
 
 
+def npy_ext(payload: bytes) -> msgspec.msgpack.Ext:
+    """The wire form of an array output sent as `.npy` bytes."""
+    return msgspec.msgpack.Ext(NPY_EXT, payload)
+
+
 def _ext_hook(code: int, data: memoryview) -> Any:
     if code == FILE_EXT:
         return FileRef(bytes(data).decode())
+    if code == NPY_EXT:
+        return bytes(data)  # a whole .npy payload: msgpack responses send it as is
     raise msgspec.ValidationError(f"unknown msgpack extension type {code}")
+
+
+def slab_ext(descriptor: Any) -> msgspec.msgpack.Ext:
+    """The wire form of an input in shared memory (a `cog.shm.Descriptor`)."""
+    return msgspec.msgpack.Ext(SLAB_EXT, msgspec.msgpack.encode(descriptor))
 
 
 def front_codec() -> Any:
@@ -109,13 +129,28 @@ def front_codec() -> Any:
     )
 
 
-def worker_codec() -> Any:
-    """Codec of a worker: decodes what the front sends."""
+def worker_codec(view: Callable[[Any], Any] | None = None) -> Any:
+    """Codec of a worker: decodes what the front sends.
+
+    `view` turns a shared-memory `Descriptor` into an array or memoryview over the same
+    pages (`cog.shm.SlabMapping.view`); without it such inputs are refused.
+    """
+    from cog.shm import Descriptor
+
     frames = native("frames")
     nothing = msgspec.msgpack.Decoder(type(None))
+    descriptor = msgspec.msgpack.Decoder(Descriptor)
+
+    def input_hook(code: int, data: memoryview) -> Any:
+        if code != SLAB_EXT:
+            raise msgspec.ValidationError(f"unknown msgpack extension type {code}")
+        if view is None:
+            raise msgspec.ValidationError("this worker has no shared-memory mapping")
+        return view(descriptor.decode(data))
+
     return frames.FrameCodec(
         {
-            PREDICT: msgspec.msgpack.Decoder(Predict),
+            PREDICT: msgspec.msgpack.Decoder(Predict, ext_hook=input_hook),
             CANCEL: nothing,
             HEALTHCHECK: nothing,
             SHUTDOWN: nothing,

@@ -16,6 +16,13 @@ from typing import Literal
 import yaml
 
 MAX_BODY_BYTES = 100 * 1024 * 1024
+#: msgpack bodies: a 1 GiB array plus its .npy header and the envelope.
+MAX_BINARY_BODY_BYTES = (1 << 30) + (1 << 20)
+#: Inputs at least this large travel to the worker through shared memory (see
+#: docs/zero-copy.md: below it, a copy inline in the message is as fast).
+SLAB_THRESHOLD = 64 << 10
+SLAB_SIZE = 256 << 20
+SLAB_MAX_SIZE = 4 << 30
 READY_FILE = "/var/run/cog/ready"
 
 
@@ -46,7 +53,16 @@ class Settings:
     kubernetes: bool = False
     ready_file: str = READY_FILE
     user_agent: str | None = None
+    #: COG_MAX_BODY_BYTES: JSON request bodies.
     max_body_bytes: int = MAX_BODY_BYTES
+    #: COG_MAX_BINARY_BODY_BYTES: msgpack request bodies (read into shared memory).
+    max_binary_body_bytes: int = MAX_BINARY_BODY_BYTES
+    #: COG_SLAB_THRESHOLD, COG_SLAB_SIZE, COG_SLAB_MAX_SIZE: shared memory for large inputs.
+    slab_threshold: int = SLAB_THRESHOLD
+    slab_size: int = SLAB_SIZE
+    slab_max_size: int = SLAB_MAX_SIZE
+    #: --shm-regions / COG_SHM_REGIONS=1: clients on this host may register shared memory.
+    shm_regions: bool = False
     #: COG_QUEUE_SIZE: opt-in bounded wait for a slot instead of an immediate 409.
     queue_size: int = 0
     #: COG_PREDICT_TIMEOUT: opt-in per-prediction time limit in seconds.
@@ -76,6 +92,11 @@ def _flag_parser() -> argparse.ArgumentParser:
     parser.add_argument("--x-mode", dest="mode", choices=["predict", "train"], default="predict")
     parser.add_argument("--threads", type=int, default=None, help="accepted for compatibility")
     parser.add_argument("-v", "--verbose", action="store_true", help="accepted for compatibility")
+    parser.add_argument(
+        "--shm-regions",
+        action="store_true",
+        help="let clients on this host register shared-memory regions (POST /shm/regions)",
+    )
     return parser
 
 
@@ -121,6 +142,14 @@ def settings_from(
         queue_size=_int(environ, "COG_QUEUE_SIZE", 0, minimum=0),
         predict_timeout=_timeout(environ, "COG_PREDICT_TIMEOUT"),
         history_size=_int(environ, "COG_PREDICTION_HISTORY", 100, minimum=0),
+        max_body_bytes=_int(environ, "COG_MAX_BODY_BYTES", MAX_BODY_BYTES, minimum=1),
+        max_binary_body_bytes=_int(
+            environ, "COG_MAX_BINARY_BODY_BYTES", MAX_BINARY_BODY_BYTES, minimum=1
+        ),
+        slab_threshold=_int(environ, "COG_SLAB_THRESHOLD", SLAB_THRESHOLD, minimum=1),
+        slab_size=_int(environ, "COG_SLAB_SIZE", SLAB_SIZE, minimum=1 << 20),
+        slab_max_size=_int(environ, "COG_SLAB_MAX_SIZE", SLAB_MAX_SIZE, minimum=1 << 20),
+        shm_regions=args.shm_regions or _flag(environ, "COG_SHM_REGIONS"),
     )
 
 
@@ -159,6 +188,15 @@ def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int) -
     if value < minimum:
         raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r} must be 1 or 0")
 
 
 def _optional_int(environ: Mapping[str, str], name: str) -> int | None:

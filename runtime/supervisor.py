@@ -60,6 +60,7 @@ class WorkerProcess:
         address: str,
         config: dict[str, Any],
         on_exit: Callable[[WorkerProcess], None],
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         settings = dict(config, address=address, peer=self.peer)
         self._loop = loop
@@ -69,6 +70,7 @@ class WorkerProcess:
             [sys.executable, "-m", "cog.runtime.worker", json.dumps(settings)],
             cwd=config["project_dir"],
             stdin=subprocess.DEVNULL,
+            pass_fds=pass_fds,
         )
         self.alive = True
         try:

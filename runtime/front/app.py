@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 from cog._version import __version__
 from cog.coercion import InputValidationError, file_fields, validate_input
 from cog.runtime.files import FileStore, InputDownloadError, contains_file
+from cog.runtime.front import binary as binary_responses
 from cog.runtime.front import messages
 from cog.runtime.front.health import health_document
+from cog.runtime.front.large_inputs import Held, LargeInputs
 from cog.runtime.front.messages import BadRequest, PredictionRequest, decode_request, encode
 from cog.runtime.front.prediction import TERMINAL, Prediction
+from cog.runtime.front.regions import Regions
 from cog.runtime.front.registry import Registry
 from cog.runtime.front.sse import EventStream
 from cog.runtime.webhooks import EVENTS, WebhookSender
@@ -66,6 +69,8 @@ class FrontApp:
         if settings.openapi_schema_path:
             self._use_schema(_read_schema(settings.openapi_schema_path))
         self._index = encode(_index(settings.train_enabled))
+        self.regions = Regions(pool.slab, settings.shm_regions)
+        self.large = LargeInputs.configured(settings, pool.slab, self.regions, self.schema)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._disconnects = _DisconnectWatches(self)
@@ -137,6 +142,8 @@ class FrontApp:
         elif path == "/shutdown" and method == "POST":
             protocol.response_bytes(200, JSON, messages.EMPTY_OBJECT)
             self.shutdown_requested.set()
+        elif path == "/shm/regions" or path.startswith("/shm/regions/"):
+            await self._shm_regions(protocol, method, path[len("/shm/regions/") :])
         elif path in ("/health-check", "/", "/openapi.json", "/shutdown"):
             raise BadRequest(405, messages.METHOD_NOT_ALLOWED)
         else:
@@ -168,10 +175,42 @@ class FrontApp:
 
     # ------------------------------------------------------------------ create
 
-    async def _create(self, scope: Any, protocol: Any, kind: str, path_id: str | None) -> None:
+    async def _shm_regions(self, protocol: Any, method: str, name: str) -> None:
+        if not name and method == "POST":
+            status, doc = self.regions.register(bytes(await protocol()))
+        elif name and method == "DELETE":
+            status, doc = self.regions.unregister(name)
+        else:
+            raise BadRequest(405, messages.METHOD_NOT_ALLOWED)
+        protocol.response_bytes(status, JSON, encode(doc))
+
+    async def _create_large(
+        self, scope: Any, protocol: Any, kind: str, path_id: str | None
+    ) -> None:
+        """A create whose body may hold large, binary or shared-memory values."""
+        request, held = await self.large.read(scope.headers, protocol)
+        try:
+            await self._create(scope, protocol, kind, path_id, request, held)
+        finally:
+            if held is not None and not held.adopted:
+                held.release()
+
+    async def _create(
+        self,
+        scope: Any,
+        protocol: Any,
+        kind: str,
+        path_id: str | None,
+        request: PredictionRequest | None = None,
+        held: Held | None = None,
+    ) -> None:
         headers = scope.headers
-        body = await self._read_body(headers, protocol)
-        request = decode_request(body)
+        if request is None:
+            if self.large.wants(headers):
+                await self._create_large(scope, protocol, kind, path_id)
+                return
+            body = await self._read_body(headers, protocol)
+            request = decode_request(body)
         if path_id is not None and request.id is not None and request.id != path_id:
             raise BadRequest(
                 422,
@@ -205,7 +244,11 @@ class FrontApp:
         if self.pool.state != "READY":
             raise BadRequest(503, messages.NOT_READY)
         inputs = self._validate(request)
+        worker_inputs = None
+        if held is not None:
+            worker_inputs, inputs = held.restore(inputs), held.shown(inputs)
         webhook_events = _events_filter(request)
+        binary = accept is not None and binary_responses.accepts_msgpack(accept)
 
         slot = await self._acquire(protocol)
         if slot is None:
@@ -231,22 +274,29 @@ class FrontApp:
             prediction.webhook = self.webhooks.notifier(request.webhook, webhook_events, trace)
         self.registry.add(prediction)
 
+        run = self._execute(prediction, slot, binary, worker_inputs)
+        if held is not None:
+            run = held.around(run)  # its shared memory is freed when the prediction ends
         if wants_sse:
             prediction.sse_created = True
-            self._background(self._execute(prediction, slot))
+            self._background(run)
             await self._stream(protocol, prediction)
         elif headers.get("prefer") == "respond-async":
             protocol.response_bytes(202, JSON, prediction.body())
-            self._background(self._execute(prediction, slot))
+            self._background(run)
         else:
             self._disconnects.add(prediction, protocol)
             try:
-                await self._execute(prediction, slot)
+                await run
             except Exception:
                 pass  # logged, and the prediction is failed: its envelope says so
             finally:
                 self._disconnects.discard(prediction)
-            protocol.response_bytes(200, JSON, prediction.body())
+            if binary:
+                body = binary_responses.body(prediction.envelope())
+                protocol.response_bytes(200, binary_responses.HEADERS, body)
+            else:
+                protocol.response_bytes(200, JSON, prediction.body())
 
     async def _read_body(self, headers: Any, protocol: Any) -> bytes:
         limit = self.settings.max_body_bytes
@@ -375,13 +425,23 @@ class FrontApp:
 
     # ------------------------------------------------------------------ running
 
-    async def _execute(self, prediction: Prediction, slot: Slot) -> None:
-        """Fetch inputs, run, publish outputs, finish; the slot is free when this returns."""
+    async def _execute(
+        self,
+        prediction: Prediction,
+        slot: Slot,
+        binary: bool = False,
+        worker_inputs: dict[str, Any] | None = None,
+    ) -> None:
+        """Fetch inputs, run, publish outputs, finish; the slot is free when this returns.
+
+        `worker_inputs`: what the worker gets when it differs from `prediction.input`
+        (values in shared memory); `binary`: the response is msgpack.
+        """
         tmpdir: str | None = None
         timer: asyncio.TimerHandle | None = None
         ran = False
         try:
-            inputs = prediction.input
+            inputs = prediction.input if worker_inputs is None else worker_inputs
             if self._file_fields:
                 prediction.phase = "fetching"
                 prediction.fetch = asyncio.ensure_future(
@@ -408,11 +468,11 @@ class FrontApp:
                 timer = asyncio.get_running_loop().call_later(timeout, self._time_out, prediction)
             ran = True
             outcome = await self.pool.run(
-                slot, prediction.id, inputs, prediction.context, prediction
+                slot, prediction.id, inputs, prediction.context, prediction, binary
             )
             if timer is not None:
                 timer.cancel()
-            await self._complete(prediction, outcome)
+            await self._complete(prediction, outcome, binary)
         except BaseException as exc:
             if prediction.status not in TERMINAL:
                 if not ran:
@@ -434,7 +494,7 @@ class FrontApp:
                 # removed before a sync response goes out; shielded so a cancel cannot skip it
                 await asyncio.shield(self.files.remove_dir(tmpdir))
 
-    async def _complete(self, prediction: Prediction, outcome: Any) -> None:
+    async def _complete(self, prediction: Prediction, outcome: Any, binary: bool = False) -> None:
         status, error = outcome.status, outcome.error
         if prediction.timed_out and status == "canceled":
             status = "failed"
@@ -449,9 +509,12 @@ class FrontApp:
             output = outcome.output
             if status == "succeeded" and contains_file(output):
                 try:
-                    output = await self.files.publish_output(
-                        output, prediction.id, prediction.trace, prediction.file_prefix
-                    )
+                    if binary and self.files.upload_url is None:
+                        output = await binary_responses.inline_files(output)
+                    else:
+                        output = await self.files.publish_output(
+                            output, prediction.id, prediction.trace, prediction.file_prefix
+                        )
                 except Exception as exc:
                     status, error, output = "failed", str(exc) or type(exc).__name__, None
         if status == "succeeded" and prediction.error is not None:

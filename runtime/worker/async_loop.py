@@ -120,7 +120,7 @@ class AsyncLoop:
                         for item in result:
                             reporter.output(tag, item)
                     else:
-                        output = reporter.encode(result)
+                        output = reporter.encode(result, msg.binary)
             except asyncio.CancelledError:
                 status = "canceled"
                 task = asyncio.current_task()

@@ -31,7 +31,7 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a shell is for the front
     _die_with_parent()
 
-    codec = protocol.worker_codec()
+    codec = protocol.worker_codec(_slab_view(settings.get("slab_fd")))
     channel = worker_channel(settings["address"], b"w" + settings["peer"].encode())
     control_channel = worker_channel(settings["address"], b"c" + settings["peer"].encode())
     control_channel.send(codec.encode(protocol.HELLO, 0, None))
@@ -163,6 +163,15 @@ def _schema(settings: dict[str, Any], runner: Any) -> dict[str, Any]:
         ref = settings["predict_ref"]
         predict = load_runner(ref, settings["project_dir"], mode="predict") if ref else None
     return openapi_schema(predict, train)
+
+
+def _slab_view(fd: int | None) -> Any:
+    """The front's shared memory, mapped now so that the first large input pays nothing."""
+    if fd is None:
+        return None
+    from cog.shm import SlabMapping
+
+    return SlabMapping.from_fd(fd).view
 
 
 def _die_with_parent() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import sys
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -68,7 +69,10 @@ class Reporter:
             frame = self._encode(protocol.DONE, tag, body)
         self._send(frame)
 
-    def encode(self, value: Any) -> Any:
+    def encode(self, value: Any, binary: bool = False) -> Any:
+        """The output tree for the wire; `binary`: arrays as `.npy` payloads, not lists."""
+        if binary:
+            value = npy_outputs(value)
         return encode_output(value, self.file_hook)
 
     def file_hook(self, value: Any) -> Any:
@@ -91,9 +95,25 @@ class Reporter:
 
     def print_traceback(self, exc: BaseException) -> None:
         """A failing prediction's traceback goes to its stderr, hence its logs."""
-        import sys
-
         traceback.print_exception(exc, file=sys.stderr)
+
+
+def npy_outputs(value: Any) -> Any:
+    """Arrays in an output (top level, lists, tuples, dicts) as `.npy` payloads."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            return value
+        out = io.BytesIO()
+        np.save(out, value, allow_pickle=False)
+        return protocol.npy_ext(out.getvalue())
+    if isinstance(value, (list, tuple)):
+        return [npy_outputs(v) for v in value]
+    if type(value) is dict:
+        return {k: npy_outputs(v) for k, v in value.items()}
+    return value
 
 
 def final_metrics(scope: Any) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class SyncLoop:
                         for item in result:
                             reporter.output(tag, item)
                     else:
-                        output = reporter.encode(result)
+                        output = reporter.encode(result, msg.binary)
                 finally:
                     cancel.end()  # no cancel signal can raise past this point
             except CancelationException:
