@@ -104,9 +104,15 @@ class Held:
         for block in blocks:
             self.slab.free(block)
 
-    async def around(self, run: Coroutine[Any, Any, None]) -> None:
-        """Run a prediction; its blocks are freed when it ends, however it ends."""
+    def around(self, run: Coroutine[Any, Any, None]) -> Coroutine[Any, Any, None]:
+        """Run a prediction; its blocks are freed when it ends, however it ends.
+
+        Adopted from this call on, even before the returned coroutine is first scheduled.
+        """
         self.adopted = True
+        return self._run_then_release(run)
+
+    async def _run_then_release(self, run: Coroutine[Any, Any, None]) -> None:
         try:
             await run
         finally:
