@@ -21,7 +21,7 @@ MAX_BINARY_BODY_BYTES = (1 << 30) + (1 << 20)
 #: Inputs at least this large travel to the worker through shared memory (see
 #: docs/zero-copy.md: below it, a copy inline in the message is as fast).
 SLAB_THRESHOLD = 64 << 10
-SLAB_SIZE = 256 << 20
+SLAB_SIZE = 64 << 20
 SLAB_MAX_SIZE = 4 << 30
 READY_FILE = "/var/run/cog/ready"
 

@@ -343,12 +343,21 @@ class LargeInputs:
             takes_bytes
             and len(view) >= self.threshold
             and view[: len(_JSON_PREFIX)] == _JSON_PREFIX
-            and b"\\" not in view  # JSON escapes: the ordinary path
         ):
+            # The JSON string's bytes are the data URL unless it holds escapes (a base64
+            # data URL needs none; `\/` is legal JSON): the decoder stops at a backslash,
+            # and then the decoded string goes the same way.
             uri: Any = view[1:-1]
             loop = asyncio.get_running_loop()
             try:
-                _, block = await loop.run_in_executor(None, self.slab.put_data_uri, uri)
+                try:
+                    _, block = await loop.run_in_executor(None, self.slab.put_data_uri, uri)
+                except ValueError as exc:
+                    position = getattr(exc, "position", -1)
+                    if not 0 <= position < len(uri) or uri[position] != 0x5C:  # backslash
+                        raise
+                    text = _any_json.decode(raw)
+                    _, block = await loop.run_in_executor(None, self.slab.put_data_uri, text)
             except SlabFull:
                 return _any_json.decode(raw)
             except ValueError as exc:

@@ -215,3 +215,18 @@ def test_body_over_100_mib_is_accepted_as_msgpack(server: ServerProcess) -> None
     response = post_msgpack(server, {"input": {"x": npy_bytes(array)}})
     assert response.status_code == 200, response.text
     assert response.json()["output"]["x"]["sum"] == array.size
+
+
+def test_json_data_url_with_escaped_slashes(server: ServerProcess) -> None:
+    data = np.random.default_rng(6).bytes(BIG)
+    url = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+    assert "/" in url
+    body = b'{"input": {"doc": "' + url.replace("/", "\\/").encode() + b'"}}'
+    response = httpx.post(
+        server.url + "/predictions",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["output"]["doc"]["sha256"] == hashlib.sha256(data).hexdigest()
