@@ -373,6 +373,40 @@ def run(sizes: list[int], repeat: int) -> list[Result]:
     return results
 
 
+# --------------------------------------------------------------------------- threshold
+
+
+def threshold_sweep(repeat: int) -> list[tuple[int, float, float]]:
+    """(payload bytes, inline median s, shared-memory median s) of msgpack requests: where
+    passing a descriptor starts to beat copying the bytes through the worker's socket."""
+    rows = []
+    root = Path(tempfile.mkdtemp(prefix="cog-large-sweep-"))
+    try:
+        ours = _project(root, "ours", OURS_PREDICTOR)
+        bodies = {}
+        for kib in (4, 16, 64, 256, 1024):
+            array = np.ones(kib * 1024 // 4, np.float32)
+            bodies[kib] = (msgspec.msgpack.encode({"input": {"x": npy_bytes(array)}}), array.size)
+        medians: dict[tuple[str, int], float] = {}
+        for mode, threshold in (("inline", 1 << 40), ("shared", 1)):
+            env = {"COG_SLAB_THRESHOLD": str(threshold)}
+            with server(Path(sys.executable), ours, env) as (port, _):
+                for kib, (body, expected) in bodies.items():
+                    send = _post(port, body, "application/msgpack")
+                    times = []
+                    for i in range(repeat * 4 + 2):
+                        started = time.perf_counter()
+                        assert send() == expected
+                        if i >= 2:
+                            times.append(time.perf_counter() - started)
+                    medians[(mode, kib)] = statistics.median(times)
+        for kib in bodies:
+            rows.append((kib * 1024, medians[("inline", kib)], medians[("shared", kib)]))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return rows
+
+
 # --------------------------------------------------------------------------- native ratios
 
 
@@ -487,7 +521,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per case")
     parser.add_argument("--json", type=Path, default=None, help="write raw results here")
     parser.add_argument("--no-native", action="store_true", help="skip the native ratios")
+    parser.add_argument(
+        "--sweep", action="store_true", help="only measure the inline/shared-memory threshold"
+    )
     args = parser.parse_args(argv)
+    if args.sweep:
+        print("| payload | inline in the message | shared memory |")
+        print("| --- | --- | --- |")
+        for size, inline, shared in threshold_sweep(args.repeat):
+            print(f"| {size >> 10} KiB | {_ms(inline)} | {_ms(shared)} |")
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
     results = run(sizes, args.repeat)
     print()
