@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Container engine for the container tests, on a machine with no Docker daemon and no
 # reachable image registry: podman (runc, Docker-compatible API service), a local Python
-# base image made from a Debian rootfs, and a local registry for `cog push` tests.
+# base image made from a Debian rootfs, and local registries for `cog push` and `cog login`
+# tests (one open, one with a user and password).
 # Idempotent: a second run reuses what the first made. Run as root.
 #
-# Exports nothing; prints the lines to `eval` (DOCKER_HOST, COG_TEST_REGISTRY, COG_CA_CERT)
+# Exports nothing; prints the lines to `eval` (DOCKER_HOST, COG_TEST_REGISTRY,
+# COG_TEST_AUTH_REGISTRY=USER:PASSWORD@HOST:PORT, COG_CA_CERT)
 # and writes them to $COG_CI_ENV (default /etc/cog-ci.env) as well.
 set -euo pipefail
 
@@ -13,6 +15,9 @@ SUITE="${COG_CI_DEBIAN_SUITE:-bookworm}"          # bookworm -> Python 3.11, tri
 BASE_TAGS="${COG_CI_BASE_TAGS:-python:3.11-slim python:3.11}"
 SOCK="${COG_CI_PODMAN_SOCK:-/run/cog-podman.sock}"
 REGISTRY_PORT="${COG_CI_REGISTRY_PORT:-5001}"
+AUTH_REGISTRY_PORT="${COG_CI_AUTH_REGISTRY_PORT:-5002}"
+AUTH_REGISTRY_USER=cog-test
+AUTH_REGISTRY_PASSWORD=cog-test-password   # a loopback-only test registry
 ENV_FILE="${COG_CI_ENV:-/etc/cog-ci.env}"
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
@@ -44,6 +49,13 @@ EOF
   if [[ -f /etc/containers/registries.conf ]] && ! grep -q '^short-name-mode' /etc/containers/registries.conf; then
     printf '\nshort-name-mode = "permissive"\n' >>/etc/containers/registries.conf
   fi
+  # The test registries speak plain HTTP on loopback. Written before the API service starts:
+  # a running service does not see later changes.
+  mkdir -p /etc/containers/registries.conf.d
+  for port in "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT"; do
+    printf '[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$port" \
+      >"/etc/containers/registries.conf.d/cog-test-registry-$port.conf"
+  done
 }
 
 # The official python image cannot be pulled: build a look-alike from Debian's python3.
@@ -88,51 +100,46 @@ start_service() {
   exit 1
 }
 
+# start_registry PORT [USER PASSWORD]: a registry on 127.0.0.1:PORT, with htpasswd auth when a
+# user is given (for `cog login` tests). Plain HTTP on loopback (see write_containers_conf).
 start_registry() {
-  if curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null; then
-    log "registry already answering on 127.0.0.1:$REGISTRY_PORT"
+  local port="$1" user="${2:-}" password="${3:-}"
+  local dir="/var/lib/cog-registry-$port"
+  if curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; then
+    log "registry already answering on 127.0.0.1:$port"
     return
   fi
-  local dir=/var/lib/cog-registry
   mkdir -p "$dir/data"
-  cat >"$dir/config.yml" <<EOF
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$REGISTRY_PORT
-EOF
-  log "starting docker-registry on 127.0.0.1:$REGISTRY_PORT"
-  nohup docker-registry serve "$dir/config.yml" >/var/log/cog-registry.log 2>&1 &
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:%s\n' \
+    "$dir/data" "$port" >"$dir/config.yml"
+  if [[ -n "$user" ]]; then
+    # A bcrypt entry as `htpasswd -B` writes it, from Python's crypt (no apache2-utils).
+    COG_PASSWORD="$password" python3 -W ignore -c \
+      'import crypt, os, sys; print(sys.argv[1] + ":" + crypt.crypt(os.environ["COG_PASSWORD"], crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+      "$user" >"$dir/htpasswd"
+    printf 'auth:\n  htpasswd:\n    realm: cog-test\n    path: %s\n' "$dir/htpasswd" >>"$dir/config.yml"
+  fi
+  log "starting docker-registry on 127.0.0.1:$port${user:+ (user $user)}"
+  nohup docker-registry serve "$dir/config.yml" >"/var/log/cog-registry-$port.log" 2>&1 &
   for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && break
+    curl -s -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && return
     sleep 0.1
   done
-  curl -sf "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null || {
-    echo "registry did not start; see /var/log/cog-registry.log" >&2
-    exit 1
-  }
-  # Plain-HTTP registry on loopback.
-  mkdir -p /etc/containers/registries.conf.d
-  cat >/etc/containers/registries.conf.d/cog-test-registry.conf <<EOF
-[[registry]]
-location = "127.0.0.1:$REGISTRY_PORT"
-insecure = true
-EOF
+  echo "registry did not start; see /var/log/cog-registry-$port.log" >&2
+  exit 1
 }
 
 install_packages
 write_containers_conf
 build_base_image
 start_service
-start_registry
+start_registry "$REGISTRY_PORT"
+start_registry "$AUTH_REGISTRY_PORT" "$AUTH_REGISTRY_USER" "$AUTH_REGISTRY_PASSWORD"
 
 cat >"$ENV_FILE" <<EOF
 export DOCKER_HOST=unix://$SOCK
 export COG_TEST_REGISTRY=127.0.0.1:$REGISTRY_PORT
+export COG_TEST_AUTH_REGISTRY=$AUTH_REGISTRY_USER:$AUTH_REGISTRY_PASSWORD@127.0.0.1:$AUTH_REGISTRY_PORT
 export COG_CA_CERT=$CA_BUNDLE
 EOF
 cat "$ENV_FILE"

@@ -26,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
             if args.password_stdin
             else getpass.getpass(f"Password for {username}@{registry}: ")
         )
-        engine.login(registry, username, password)
-        info(f"Logged in to {registry} as {username}")
+        where = engine.login(registry, username, password)
+        info(f"Logged in to {registry} as {username} (credentials stored in {where})")
         return 0
     if args.token_stdin:
         token = sys.stdin.read().strip()
@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
             f"from {_token_page(registry)}"
         )
     username = _verify(registry, token)
-    engine.login(registry, username, token)
+    where = engine.login(registry, username, token)
+    info(f"Credentials stored in {where}")
     info(
         f"You've successfully authenticated as {username}! You can now use the '{registry}' registry."
     )

@@ -19,6 +19,7 @@ import docker.errors
 import docker.utils
 from docker.models.containers import Container
 
+from cog.engine.credentials import store_credentials
 from cog.engine.errors import BuildError, EngineError
 
 # "Step 3/9 : RUN ..." (Docker's classic builder) and "STEP 3/9: RUN ..." (buildah/Podman).
@@ -293,11 +294,25 @@ class Engine:
         except docker.errors.APIError as exc:
             raise EngineError(f"push of {ref} failed: {_api_message(exc)}") from exc
 
-    def login(self, registry: str, username: str, password: str) -> None:
+    def login(self, registry: str, username: str, password: str) -> str:
+        """Check the credentials with the engine, then store them where Docker's tools and
+        this SDK look (see `cog.engine.credentials`); returns where they went."""
+        try:
+            self._check_login(registry, username, password)
+        except docker.errors.APIError as exc:
+            raise EngineError(f"login to {registry} failed: {_api_message(exc)}") from exc
+        return store_credentials(registry, username, password)
+
+    def _check_login(self, registry: str, username: str, password: str) -> None:
         try:
             self.client.login(username=username, password=password, registry=registry, reauth=True)
         except docker.errors.APIError as exc:
-            raise EngineError(f"login to {registry} failed: {_api_message(exc)}") from exc
+            # Podman's /auth ignores `insecure` in registries.conf and tries HTTPS only, except
+            # for `localhost:PORT`, which it treats as a local test registry (HTTP allowed).
+            local = _as_localhost(registry)
+            if self.name != "podman" or local is None or "HTTPS client" not in str(exc):
+                raise
+            self.client.login(username=username, password=password, registry=local, reauth=True)
 
     # Containers ---------------------------------------------------------------------------
 
@@ -402,6 +417,17 @@ def _drop_copy_link(path: str) -> None:
     if fixed != text:
         with open(path, "w", encoding="utf-8") as f:
             f.write(fixed)
+
+
+def _as_localhost(registry: str) -> str | None:
+    """`127.0.0.1:5001` or `[::1]:5001` -> `localhost:5001`; None for other registries."""
+    address = registry.split("://", 1)[-1].rstrip("/")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    if host.strip("[]") in ("127.0.0.1", "::1", "localhost"):
+        return f"localhost:{port}"
+    return None
 
 
 def secrets_safe(secret_id: str) -> str:

@@ -103,3 +103,19 @@ def registry() -> Iterator[str]:
     except requests.RequestException as exc:
         _unavailable(f"no image registry at {host}: {exc}")
     yield host
+
+
+@pytest.fixture(scope="session")
+def auth_registry() -> tuple[str, str, str]:
+    """(host, user, password) of a loopback registry that wants a login (.ci/containers.sh)."""
+    value = os.environ.get("COG_TEST_AUTH_REGISTRY", "")
+    credentials, _, host = value.rpartition("@")
+    user, _, password = credentials.partition(":")
+    if not (host and user and password):
+        _unavailable("COG_TEST_AUTH_REGISTRY (USER:PASSWORD@HOST:PORT) is not set")
+    try:
+        reply = requests.get(f"http://{host}/v2/", timeout=5)
+    except requests.RequestException as exc:
+        _unavailable(f"no image registry at {host}: {exc}")
+    assert reply.status_code == 401, f"the registry at {host} asks for no login"
+    return host, user, password
