@@ -523,8 +523,8 @@ def _converter(tpe: InputType) -> Converter:
             return [inner(item, sink) for item in value]
 
         element = each
-    if not tpe.nullable:
-        return element
+    # None gets past validation only for Optional inputs and for `default=None` on any type
+    # (the legacy "random seed" idiom, spec §8.3): either way the model gets None.
     inner_nullable = element
 
     def nullable(value: Any, sink: list[pathlib.Path]) -> Any:
