@@ -151,6 +151,16 @@ BUGS = [
         "a body that is not UTF-8 is a 500 here (UnicodeDecodeError in decode_request), 400 there",
     ),
     (
+        Case(
+            "deep-nesting", raw=b'{"input": {"text": "x", "zz": %s%s}}' % (b"[" * 1000, b"]" * 1000)
+        ),
+        "deeply nested JSON is a 500 here (RecursionError in the decoder), 400 there",
+    ),
+    (
+        Case("put-non-utf8-id", _x(), method="PUT", path="/predictions/%FF"),
+        "a non-UTF-8 id is decoded lossily to U+FFFD and runs here, 400 there",
+    ),
+    (
         Case("head-health", method="HEAD", path="/health-check"),
         "HEAD is 405 here on GET routes, 200 there",
     ),
