@@ -17,6 +17,7 @@ import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cog._version import __version__
 from cog.build import requirements as reqs
@@ -76,6 +77,7 @@ def generate_build(
     ca_cert: str | None = None,
     config_filename: str = "cog.yaml",
     max_concurrency: int | None = None,
+    copy_link: bool = True,
 ) -> BuildPlan:
     """Render the Dockerfile for `config` and list the files to stage for it.
 
@@ -89,6 +91,8 @@ def generate_build(
     ca_cert: a `COG_CA_CERT` value; None reads the environment variable.
     config_filename: the config's name when not `cog.yaml` (`-f`); copied to cog.yaml.
     max_concurrency: from `@cog.concurrent(max=N)`; cog.yaml's `concurrency.max` wins.
+    copy_link: weights are copied with `COPY --link`, as Cog does; False for engines that
+        reject the flag (`Engine.supports_copy_link`).
     """
     gpu, parsed = resolve(config, project_dir)
     _warn_missing_git(config, parsed)
@@ -133,6 +137,7 @@ def generate_build(
         run_commands=list(config.run_commands),
         weights_image=weights_image if separate_weights is not None else None,
         weight_paths=list(separate_weights.paths) if separate_weights is not None else [],
+        copy_link=copy_link,
         predict_ref=config.predict_ref,
         train_ref=config.train_ref,
         max_concurrency=concurrency if concurrency and concurrency > 0 else None,
@@ -148,30 +153,9 @@ def generate_build(
     )
 
 
-def generate_dockerfile(
-    config: Config,
-    project_dir: str | os.PathLike[str],
-    *,
-    runtime_wheel: str | os.PathLike[str] | None,
-    dev: bool = False,
-    separate_weights: WeightPaths | None = None,
-    weights_image: str | None = None,
-    ca_cert: str | None = None,
-    config_filename: str = "cog.yaml",
-    max_concurrency: int | None = None,
-) -> str:
+def generate_dockerfile(config: Config, project_dir: str | os.PathLike[str], **options: Any) -> str:
     """The Dockerfile text of `generate_build` (same arguments)."""
-    return generate_build(
-        config,
-        project_dir,
-        runtime_wheel=runtime_wheel,
-        dev=dev,
-        separate_weights=separate_weights,
-        weights_image=weights_image,
-        ca_cert=ca_cert,
-        config_filename=config_filename,
-        max_concurrency=max_concurrency,
-    ).dockerfile
+    return generate_build(config, project_dir, **options).dockerfile
 
 
 def write_staged(plan: BuildPlan, context_dir: str | os.PathLike[str]) -> Path:

@@ -79,6 +79,7 @@ def build_image(
             weights_image=weights_image,
             config_filename=project.config_file,
             max_concurrency=project.max_concurrency(),
+            copy_link=engine.supports_copy_link,
         )
         write_staged(plan, context)
         (context / DOCKERFILE_NAME).write_text(plan.dockerfile)

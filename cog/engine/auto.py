@@ -67,6 +67,8 @@ def _open(url: str, what: str) -> Engine:
         version = client.version()
     except (docker.errors.DockerException, requests.RequestException, OSError) as exc:
         raise EngineUnavailable(f"Cannot reach {what}: {exc}. {INSTALL_HINT}") from exc
-    components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [])
-    name = "podman" if "podman" in components.lower() else "docker"
-    return Engine(client, name, url)
+    components = version.get("Components") or []
+    podman = next((c for c in components if "podman" in str(c.get("Name", "")).lower()), None)
+    if podman is not None:
+        return Engine(client, "podman", url, str(podman.get("Version", "")))
+    return Engine(client, "docker", url, str(version.get("Version", "")))

@@ -113,12 +113,22 @@ class RunningContainer:
 
 
 class Engine:
-    """A connected engine. `name` says which one (docker or podman) for messages."""
+    """A connected engine. `name` says which one (docker or podman) for messages; `version`
+    is its release (Podman's own, not the API version it emulates)."""
 
-    def __init__(self, client: docker.DockerClient, name: str, base_url: str) -> None:
+    def __init__(
+        self, client: docker.DockerClient, name: str, base_url: str, version: str = ""
+    ) -> None:
         self.client = client
         self.name = name
         self.base_url = base_url
+        self.version = version
+
+    @property
+    def supports_copy_link(self) -> bool:
+        """Buildah before Podman 4.6 rejects `COPY --link`; builds leave the flag out there
+        (it only changes how layers are cached)."""
+        return copy_link_supported(self.name, self.version)
 
     def ping(self) -> None:
         self.client.ping()
@@ -141,8 +151,6 @@ class Engine:
         `secrets` maps ids to values for `RUN --mount=type=secret,id=...`. Every output line
         goes to `on_line` as it arrives; on failure the BuildError carries the log of the
         failing step so the user sees why without re-running."""
-        if self.name == "podman":
-            _drop_copy_link(os.path.join(context_dir, dockerfile))
         step_log: list[str] = []
         image_id: str | None = None
         try:
@@ -408,15 +416,14 @@ class Engine:
                 pass
 
 
-def _drop_copy_link(path: str) -> None:
-    """Older buildah (Podman < 4.6) rejects `COPY --link`; the flag only changes how layers
-    are cached, so the build means the same without it."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    fixed = re.sub(r"^(COPY\b[^\n]*?) --link\b", r"\1", text, flags=re.MULTILINE)
-    if fixed != text:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(fixed)
+def copy_link_supported(name: str, version: str) -> bool:
+    if name != "podman":
+        return True
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (4, 6)
 
 
 def _as_localhost(registry: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Image names, push targets, build secrets and Dockerfile adjustments: pure logic."""
+"""Image names, push targets, build secrets and engine quirks: pure logic."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from cog.cli.build import parse_secrets, weights_ref
 from cog.cli.errors import CLIError
 from cog.cli.project import image_name_for_dir
-from cog.engine.docker import _drop_copy_link, _split_ref
+from cog.engine.docker import _as_localhost, _split_ref, copy_link_supported
 
 
 def test_default_image_name_from_the_directory() -> None:
@@ -40,11 +40,19 @@ def test_secrets_from_files_and_environment(tmp_path, monkeypatch) -> None:
         parse_secrets(["id=d,src=x,env=Y"])
 
 
-def test_copy_link_is_dropped_only_from_copy_lines(tmp_path) -> None:
-    dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text('COPY --from=weights --link ["/src/w", "/src/w"]\nRUN echo --link\n')
-    _drop_copy_link(str(dockerfile))
-    assert dockerfile.read_text() == 'COPY --from=weights ["/src/w", "/src/w"]\nRUN echo --link\n'
+def test_copy_link_only_where_the_engine_takes_it() -> None:
+    assert copy_link_supported("docker", "27.1.0")
+    assert copy_link_supported("podman", "4.6.0")
+    assert copy_link_supported("podman", "5.0.2")
+    assert not copy_link_supported("podman", "4.3.1")
+    assert not copy_link_supported("podman", "")
+
+
+def test_loopback_registries_are_logged_in_to_as_localhost() -> None:
+    assert _as_localhost("127.0.0.1:5001") == "localhost:5001"
+    assert _as_localhost("http://[::1]:5002/") == "localhost:5002"
+    assert _as_localhost("registry.example.com:5000") is None
+    assert _as_localhost("127.0.0.1") is None
 
 
 def test_a_compiled_wheel_must_match_the_image_python(tmp_path) -> None:

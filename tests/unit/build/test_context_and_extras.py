@@ -216,6 +216,22 @@ def test_separate_weights_dockerfile(tmp_path: Path) -> None:
     assert lines.index(copy) == lines.index("WORKDIR /src") - 1
 
 
+def test_copy_link_is_left_out_for_engines_without_it(tmp_path: Path) -> None:
+    sized(tmp_path / "weights" / "a.bin", 10 * 1024 * 1024)
+    config = validate_document({"build": {"python_version": "3.11"}}, tmp_path)
+    text = generate_build(
+        config,
+        tmp_path,
+        runtime_wheel=None,
+        ca_cert="",
+        separate_weights=find_weights(tmp_path),
+        weights_image="my-model-weights",
+        copy_link=False,
+    ).dockerfile
+    assert 'COPY --from=weights ["/src/weights", "/src/weights"]' in text.splitlines()
+    assert "--link" not in text
+
+
 # Labels -------------------------------------------------------------------------------------
 
 
