@@ -1,9 +1,13 @@
 """Micro benchmarks of the per-request hot paths: the IPC frame codec (compiled and its
-pure twin), input validation at the HTTP edge, and output encoding."""
+pure twin), input validation at the HTTP edge, input coercion in the worker, schema
+generation, and output encoding."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import textwrap
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -11,8 +15,10 @@ import msgspec
 import numpy as np
 import pytest
 
-from cog.coercion import validate_input
+from cog.coercion import prepare_arguments, validate_input
+from cog.loader import Runner, load_runner
 from cog.outputs import encode_output
+from cog.schema import openapi_schema
 
 # The header of a prediction request as the front sends it to a worker.
 REQUEST_BODY = {
@@ -99,6 +105,66 @@ def test_validate_input(benchmark) -> None:
         "style": "art",
         "image": None,
     }
+
+
+# A model with the input kinds the worker converts: float, enum choice, secret, file path.
+PREDICTOR = """
+from cog import BasePredictor, Input, Path, Secret
+
+
+class Predictor(BasePredictor):
+    def predict(
+        self,
+        prompt: str = Input(description="Text"),
+        steps: int = Input(default=50, ge=1, le=100),
+        scale: float = Input(default=7.5),
+        style: str = Input(default="photo", choices=["photo", "art"]),
+        token: Secret = Input(default=None),
+        image: Path = Input(default=None),
+    ) -> str:
+        return prompt
+"""
+PAYLOAD = {"prompt": "an astronaut", "steps": 30, "scale": 7, "style": "art", "token": "r8_x"}
+# 48 KiB of image bytes as a data URL, decoded into a temporary file per call.
+IMAGE_URL = "data:image/png;base64," + base64.b64encode(bytes(range(256)) * 192).decode()
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+    root = tmp_path_factory.mktemp("model")
+    (root / "predict.py").write_text(textwrap.dedent(PREDICTOR))
+    with pytest.warns(DeprecationWarning):
+        return load_runner("predict.py:Predictor", root)
+
+
+def test_schema_generation(benchmark, runner: Runner) -> None:
+    doc = benchmark(openapi_schema, runner)
+    assert doc["components"]["schemas"]["Input"]["required"] == ["prompt"]
+
+
+def test_prepare_arguments_scalars(benchmark, runner: Runner) -> None:
+    values = validate_input(openapi_schema(runner), PAYLOAD)
+    args = benchmark(prepare_arguments, runner, values)
+    assert type(args["scale"]) is float and args["token"].get_secret_value() == "r8_x"
+
+
+def test_prepare_arguments_data_url_path(benchmark, runner: Runner) -> None:
+    values = validate_input(openapi_schema(runner), {**PAYLOAD, "image": IMAGE_URL})
+    downloads: list[Path] = []
+
+    def remove_previous() -> None:
+        while downloads:
+            downloads.pop().unlink(missing_ok=True)
+
+    args = benchmark.pedantic(
+        prepare_arguments,
+        args=(runner, values),
+        kwargs={"downloads": downloads},
+        setup=remove_previous,
+        rounds=300,
+    )
+    assert args["image"].suffix == ".png" and args["image"].stat().st_size > 48_000
+    remove_previous()
 
 
 @dataclasses.dataclass
