@@ -134,3 +134,41 @@ def test_training_validation_and_busy(trainer: ServerProcess) -> None:
         while client.get("/health-check").json()["status"] != "READY":
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_fd_level_output_under_concurrency() -> None:
+    """Alone, a prediction's logs hold its subprocess and C output too. Concurrent ones
+    share the fds, so that output goes to the server log only; each prediction's Python
+    prints stay its own and never show in another's logs."""
+    with running_server(
+        FIXTURES / "audit" / "fdlogs", ref=None, env={"COG_MAX_CONCURRENCY": "4"}
+    ) as server:
+        setup_logs = httpx.get(server.url + "/health-check").json()["setup"]["logs"]
+        assert "setup from a shell" in setup_logs
+        solo = httpx.post(server.url + "/predictions", json={"input": {"name": "solo"}}).json()
+        for i in range(3):
+            for kind in ("python", "child", "native"):
+                assert f"solo {kind} {i}\n" in solo["logs"], solo["logs"]
+        results: dict[str, dict[str, Any]] = {}
+
+        def run(name: str) -> None:
+            results[name] = httpx.post(
+                server.url + "/predictions", json={"input": {"name": name}}, timeout=60
+            ).json()
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in "abcd"]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name, result in results.items():
+            assert result["status"] == "succeeded"
+            lines = result["logs"].splitlines()
+            assert [ln for ln in lines if "python" in ln] == [
+                f"{name} python {i}" for i in range(3)
+            ]
+            assert all(ln.startswith(f"{name} ") for ln in lines), result["logs"]
+        server.stop()
+        for name in "abcd":
+            assert f"{name} native 2" in server.output
+            assert f"{name} child 2" in server.output
