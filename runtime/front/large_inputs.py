@@ -536,23 +536,28 @@ def _too_large(limit: int, kind: str) -> bytes:
     return encode({"detail": f"Request body is larger than the limit of {limit} bytes ({kind})"})
 
 
-def _truncated(got: int, length: int) -> BadRequest:
-    return BadRequest(
-        400,
-        encode(
-            {
-                "detail": f"truncated request body: it ended after {got} of the {length} bytes "
-                "its Content-Length announced"
-            }
-        ),
-    )
+def _truncated(got: int, length: int | None) -> BadRequest:
+    if length is None:
+        text = f"truncated request body: the chunked body was cut off after {got} bytes"
+    else:
+        text = (
+            f"truncated request body: it ended after {got} of the {length} bytes its "
+            "Content-Length announced"
+        )
+    return BadRequest(400, encode({"detail": text}))
 
 
-async def _read_all(protocol: Any, length: int | None, limit: int, kind: str) -> bytes:
+async def _read_all(protocol: Any, length: int | None, limit: int, kind: str) -> Any:
+    """The whole body in memory, held once: with a `Content-Length`, streamed into one
+    buffer of that size (not chunks joined at the end, which would hold it twice)."""
     if length is not None and length > limit:
         raise BadRequest(413, _too_large(limit, kind))
     if length == 0:
         return b""
+    if length is not None:
+        buffer = bytearray(length)
+        await _read_into(protocol, memoryview(buffer), length)
+        return buffer
     chunks: list[bytes] = []
     total = 0
     try:
@@ -564,9 +569,7 @@ async def _read_all(protocol: Any, length: int | None, limit: int, kind: str) ->
     except BadRequest:
         raise
     except Exception:
-        raise _truncated(total, length or 0) from None
-    if length is not None and total != length:
-        raise _truncated(total, length)
+        raise _truncated(total, None) from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
