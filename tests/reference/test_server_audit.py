@@ -356,5 +356,9 @@ def test_concurrent_identical_puts_are_answered_alike(
         t.start()
     for t in threads:
         t.join()
-    expected = [(200, "same-put", "succeeded")] + [(202, "same-put", "processing")] * 4
-    assert sorted(answers["ours"]) == sorted(answers["reference"]) == sorted(expected)
+    for label, got in answers.items():
+        assert sorted(code for code, _, _ in got) == [200, 202, 202, 202, 202], (label, got)
+        assert {pid for _, pid, _ in got} == {"same-put"}
+        assert [st for code, _, st in got if code == 200] == ["succeeded"]
+        # a joining PUT may see the prediction before or after its worker picks it up
+        assert {st for code, _, st in got if code == 202} <= {"starting", "processing"}
