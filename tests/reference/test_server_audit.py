@@ -362,3 +362,43 @@ def test_concurrent_identical_puts_are_answered_alike(
         assert [st for code, _, st in got if code == 200] == ["succeeded"]
         # a joining PUT may see the prediction before or after its worker picks it up
         assert {st for code, _, st in got if code == 202} <= {"starting", "processing"}
+
+
+@pytest.fixture(scope="module")
+def metrics_pair(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    project = _project(tmp_path_factory.mktemp("server-audit-metrics"), "metrics")
+    for mine in _start(project, sys.executable):
+        for theirs in _start(project, reference_python(SERVER_REFERENCE)):
+            yield mine, theirs
+
+
+def _without_time(metrics: dict[str, Any]) -> dict[str, Any]:
+    assert isinstance(metrics["predict_time"], float)
+    return {k: v for k, v in metrics.items() if k != "predict_time"}
+
+
+@pytest.mark.parametrize(
+    "case", ["nested", "incr", "reserved", "prefix", "bad-name", "type-change", "dict-value"]
+)
+def test_metrics_match(metrics_pair: tuple[ServerProcess, ServerProcess], case: str) -> None:
+    mine, theirs = (send(s, Case(case, {"input": {"case": case}})) for s in metrics_pair)
+    assert mine.status_code == theirs.status_code == 200
+    assert mine.json()["status"] == theirs.json()["status"]
+    assert _without_time(mine.json()["metrics"]) == _without_time(theirs.json()["metrics"])
+
+
+@pytest.mark.parametrize(
+    ("case", "why"),
+    [
+        ("delete", "spec: recording None deletes the key; the reference raises TypeError"),
+        ("append", "appending values of another type to a list metric is allowed here"),
+    ],
+)
+def test_metrics_deliberate_differences(
+    metrics_pair: tuple[ServerProcess, ServerProcess], case: str, why: str
+) -> None:
+    mine, theirs = (send(s, Case(case, {"input": {"case": case}})) for s in metrics_pair)
+    assert mine.json()["status"] == "succeeded", why
+    assert theirs.json()["status"] == "failed", why
