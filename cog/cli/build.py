@@ -23,7 +23,7 @@ from cog.cli.context import check_wheel_python, runtime_wheel, stage_context, st
 from cog.cli.errors import CLIError
 from cog.cli.progress import BuildProgress
 from cog.cli.project import Project, image_name_for_dir, load_project
-from cog.engine import BuildError, Engine, connect
+from cog.engine import BuildError, BuildResult, Engine, connect
 
 DOCKERFILE_NAME = ".cog/build/Dockerfile"
 
@@ -83,20 +83,15 @@ def build_image(
         )
         write_staged(plan, context)
         (context / DOCKERFILE_NAME).write_text(plan.dockerfile)
-        progress = BuildProgress(args.progress)
-        try:
-            result = engine.build(
-                str(context),
-                DOCKERFILE_NAME,
-                tag=tag,
-                no_cache=args.no_cache,
-                secrets=secrets,
-                on_line=progress.line,
-            )
-        finally:
-            progress.done()
-    except BuildError as exc:
-        raise CLIError(str(exc)) from exc
+        result = _build(
+            engine,
+            context,
+            DOCKERFILE_NAME,
+            args.progress,
+            tag=tag,
+            no_cache=args.no_cache,
+            secrets=secrets,
+        )
     finally:
         shutil.rmtree(context, ignore_errors=True)
     if not dev:
@@ -123,17 +118,37 @@ def _build_weights(
     context = stage_paths(project.root, weights.paths)
     try:
         (context / "Dockerfile").write_text(weights_dockerfile(weights))
-        progress = BuildProgress(args.progress)
-        try:
-            engine.build(
-                str(context), "Dockerfile", tag=image, no_cache=args.no_cache, on_line=progress.line
-            )
-        finally:
-            progress.done()
+        _build(engine, context, "Dockerfile", args.progress, tag=image, no_cache=args.no_cache)
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+
+
+def _build(
+    engine: Engine,
+    context: Path,
+    dockerfile: str,
+    progress: str,
+    *,
+    tag: str,
+    no_cache: bool,
+    secrets: dict[str, bytes] | None = None,
+) -> BuildResult:
+    """One engine build, its output shown as it happens (`--progress`); a failure becomes a
+    CLIError that carries the failing step's log."""
+    display = BuildProgress(progress)
+    try:
+        return engine.build(
+            str(context),
+            dockerfile,
+            tag=tag,
+            no_cache=no_cache,
+            secrets=secrets,
+            on_line=display.line,
+        )
     except BuildError as exc:
         raise CLIError(str(exc)) from exc
     finally:
-        shutil.rmtree(context, ignore_errors=True)
+        display.done()
 
 
 def parse_secrets(flags: list[str]) -> dict[str, bytes]:

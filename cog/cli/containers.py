@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from types import TracebackType
 
 import requests
 
@@ -87,10 +86,6 @@ class ContainerServer:
     def alive(self) -> bool:
         return self._container is not None and self._container.is_running()
 
-    def wait(self) -> int:
-        assert self._container is not None
-        return self._container.wait()
-
     def stop(self) -> None:
         """Stop the server; one started with --await-explicit-shutdown ignores SIGTERM, so it
         is asked over HTTP first."""
@@ -103,14 +98,3 @@ class ContainerServer:
                 pass
         self._container.stop()
         self._container = None
-
-    def __enter__(self) -> ContainerServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

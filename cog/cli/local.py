@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -80,10 +79,6 @@ class LocalServer:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
-    def wait(self) -> int:
-        assert self._proc is not None
-        return self._proc.wait()
-
     def stop(self, timeout: float = 10.0) -> None:
         proc = self._proc
         if proc is None or proc.poll() is not None:
@@ -94,17 +89,6 @@ class LocalServer:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-    def __enter__(self) -> LocalServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def run_local_command(

@@ -54,12 +54,7 @@ def handle_response(
             err.write(f"Written output to: {path}\n")
         return 0
     text = output if isinstance(output, str) else json.dumps(output, indent=2)
-    if output_path:
-        _write_text(output_path, text)
-        err.write(f"Written output to: {output_path}\n")
-    else:
-        out.write(text + "\n")
-        out.flush()
+    _emit(text, output_path, out, err)
     return 0
 
 
@@ -91,13 +86,7 @@ def _json_mode(
         "error": response.get("error"),
         "metrics": response.get("metrics"),
     }
-    text = json.dumps(summary, indent=2)
-    if json_path:
-        _write_text(json_path, text)
-        err.write(f"Written output to: {json_path}\n")
-    else:
-        out.write(text + "\n")
-        out.flush()
+    _emit(json.dumps(summary, indent=2), json_path, out, err)
     return 0 if response.get("status") == "succeeded" else 1
 
 
@@ -192,6 +181,12 @@ def _write_file(url: str, path: str) -> str:
     return path
 
 
-def _write_text(path: str, text: str) -> None:
+def _emit(text: str, path: str | None, out: IO[str], err: IO[str]) -> None:
+    """`text` to `path` (saying so on stderr), or to stdout without -o."""
+    if not path:
+        out.write(text + "\n")
+        out.flush()
+        return
     with open(path, "w", encoding="utf-8") as f:
         f.write(text if text.endswith("\n") else text + "\n")
+    err.write(f"Written output to: {path}\n")

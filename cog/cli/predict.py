@@ -7,20 +7,13 @@ import argparse
 import json
 import os
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from cog.cli import client
 from cog.cli.errors import CLIError
 from cog.cli.inputs import check_inputs, parse_input_flags, parse_json_inputs
 from cog.cli.outputs import handle_response
-
-
-class Server(Protocol):
-    @property
-    def base_url(self) -> str: ...
-    def alive(self) -> bool: ...
-    def start(self) -> Any: ...
-    def stop(self) -> None: ...
+from cog.cli.servers import Server, project_server
 
 
 def parse_env(pairs: list[str] | None) -> dict[str, str]:
@@ -77,35 +70,7 @@ def run(args: argparse.Namespace, mode: str = "predict") -> int:
             raise CLIError("cog.yaml has no 'run' entry: add run: \"predict.py:Predictor\" to it")
         doc = project.checked_schema()
         inputs = _inputs(args, json_source, doc, in_component)
-        env = {**project.environment, **env}
-        if args.local:
-            from cog.cli.local import LocalServer
-
-            server = LocalServer(
-                str(project.root),
-                predict_ref=project.predict_ref,
-                train_ref=project.train_ref,
-                mode=mode,
-                env=env,
-                debug=args.debug,
-            )
-        else:
-            from cog.cli.build import build_image
-            from cog.cli.containers import ContainerServer
-            from cog.engine import connect
-
-            dev_image = build_image(project, args, dev=True)
-            engine = connect()
-            gpus = args.gpus or ("all" if project.gpu else None)
-            server = ContainerServer(
-                engine,
-                dev_image,
-                env=env,
-                project_dir=str(project.root),
-                mode=mode,
-                gpus=gpus,
-                debug=args.debug,
-            )
+        server = project_server(project, args, env={**project.environment, **env}, mode=mode)
 
     server.start()
     try:
