@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import docker
+import docker.auth
 import docker.errors
 import docker.utils
 from docker.models.containers import Container
@@ -287,9 +288,7 @@ class Engine:
     def push(self, ref: str, on_line: Callable[[str], None] | None = None) -> None:
         repository, _, tag = _split_ref(ref)
         try:
-            for event in self.client.api.push(
-                repository, tag=tag or "latest", stream=True, decode=True
-            ):
+            for event in self._push_events(repository, tag or "latest"):
                 if "error" in event or "errorDetail" in event:
                     message = event.get("error") or (event.get("errorDetail") or {}).get("message")
                     raise EngineError(f"push of {ref} failed: {message}")
@@ -301,6 +300,27 @@ class Engine:
                         on_line(" ".join(p for p in (layer, str(status), progress) if p) + "\n")
         except docker.errors.APIError as exc:
             raise EngineError(f"push of {ref} failed: {_api_message(exc)}") from exc
+
+    def _push_events(self, repository: str, tag: str) -> Iterator[dict[str, Any]]:
+        """The SDK's push, plus `tlsVerify=false` for a loopback registry on Podman: Docker
+        lets 127.0.0.0/8 registries speak plain HTTP by default, Podman's API needs asking."""
+        api = self.client.api
+        registry, _ = docker.auth.resolve_repository_name(repository)
+        if self.name != "podman" or _as_localhost(registry) is None:
+            return api.push(repository, tag=tag, stream=True, decode=True)  # type: ignore[no-any-return]
+        headers = {}
+        header = docker.auth.get_config_header(api, registry)
+        if header:
+            headers["X-Registry-Auth"] = header
+        response = api._post_json(
+            api._url("/images/{0}/push", repository),
+            None,
+            headers=headers,
+            stream=True,
+            params={"tag": tag, "tlsVerify": "false"},
+        )
+        api._raise_for_status(response)
+        return api._stream_helper(response, decode=True)  # type: ignore[no-any-return]
 
     def login(self, registry: str, username: str, password: str) -> str:
         """Check the credentials with the engine, then store them where Docker's tools and
