@@ -277,6 +277,9 @@ def _check_value(doc: Mapping[str, Any] | None, prop: Mapping[str, Any], value: 
 
 def _is_type(kind: str, value: Any) -> bool:
     if kind == "integer":
+        # A JSON number with no fraction (2.0) is an integer to the server and to Cog.
+        if isinstance(value, float):
+            return value.is_integer()
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -173,11 +173,6 @@ def test_rejected_input_names_the_same_fields(
             assert f'invalid input "{entry["loc"][2]}": {entry["msg"]}' in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the CLI's pre-check (cog/cli/inputs.py _is_type) refuses a JSON number with no "
-    "fraction for an integer input; the server, Cog's server and Cog's CLI accept it",
-)
 def test_whole_float_for_integer_is_accepted_by_both(model: Path, server: ServerProcess) -> None:
     status, body = _post(server, {"count": 2.0})
     assert status == 200 and body["output"]["count"] == 2, body
