@@ -55,6 +55,7 @@ bench-load: venv
 ## Compare the latest micro-benchmark run with the saved baseline.
 bench-compare: venv
 	$(PY) -m benchmarks.compare
+	$(PY) -m benchmarks.compare --baseline benchmarks/baselines/native.json benchmarks/test_native.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .benchmarks *.egg-info
