@@ -5,6 +5,7 @@ Images are built once per session and shared between tests."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ COG = str(Path(sys.executable).with_name("cog"))
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
-def _unavailable(message: str) -> None:
+def unavailable(message: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{message} (CI=true: the container tests must run; see .ci/containers.sh)")
     pytest.skip(message)
@@ -33,7 +34,7 @@ def engine() -> Engine:
     try:
         return connect()
     except EngineError as exc:
-        _unavailable(f"no container engine: {exc}")
+        unavailable(f"no container engine: {exc}")
         raise
 
 
@@ -81,6 +82,8 @@ def _build(project: Path, tag: str, env: dict[str, str]) -> str:
     result = run_cog("build", "-t", tag, cwd=project, env=env)
     assert result.returncode == 0, f"cog build failed:\n{result.stderr[-6000:]}"
     assert f"Image built as {tag}" in result.stderr
+    # BUILDKIT_PROGRESS=plain: every build step is shown as the engine reports it.
+    assert re.search(r"^(STEP|Step) 1/\d+ ?: FROM ", result.stderr, re.MULTILINE), result.stderr
     return tag
 
 
@@ -101,7 +104,7 @@ def registry() -> Iterator[str]:
     try:
         requests.get(f"http://{host}/v2/", timeout=5).raise_for_status()
     except requests.RequestException as exc:
-        _unavailable(f"no image registry at {host}: {exc}")
+        unavailable(f"no image registry at {host}: {exc}")
     yield host
 
 
@@ -112,10 +115,10 @@ def auth_registry() -> tuple[str, str, str]:
     credentials, _, host = value.rpartition("@")
     user, _, password = credentials.partition(":")
     if not (host and user and password):
-        _unavailable("COG_TEST_AUTH_REGISTRY (USER:PASSWORD@HOST:PORT) is not set")
+        unavailable("COG_TEST_AUTH_REGISTRY (USER:PASSWORD@HOST:PORT) is not set")
     try:
         reply = requests.get(f"http://{host}/v2/", timeout=5)
     except requests.RequestException as exc:
-        _unavailable(f"no image registry at {host}: {exc}")
+        unavailable(f"no image registry at {host}: {exc}")
     assert reply.status_code == 401, f"the registry at {host} asks for no login"
     return host, user, password

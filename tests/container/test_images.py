@@ -227,3 +227,20 @@ def test_exec_runs_a_command_in_the_model_environment_with_stdin(
     )
     assert result.returncode == 5, result.stderr
     assert result.stdout == "PIPED IN\nexec /src\n"
+
+
+def test_with_only_podman_installed_cog_starts_its_service(
+    engine: Engine, hello_image: str, tmp_path: Path, cog_env
+) -> None:
+    import shutil
+
+    if engine.name != "podman" or shutil.which("podman") is None:
+        pytest.skip("needs podman")
+    if os.path.exists("/var/run/docker.sock") or os.path.exists("/run/podman/podman.sock"):
+        pytest.skip("an engine socket exists on this machine: cog would use it")
+    env = {k: v for k, v in cog_env.items() if k not in ("DOCKER_HOST", "XDG_RUNTIME_DIR")}
+    result = run_cog(
+        "predict", hello_image, "-i", "text=own service", cwd=tmp_path, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello own service\n"

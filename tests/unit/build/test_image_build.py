@@ -19,6 +19,7 @@ import pytest
 from cog import __version__
 from cog.build import generate_build, write_staged
 from cog.config import load_config
+from tests.container.conftest import unavailable
 
 pytestmark = pytest.mark.container
 
@@ -35,9 +36,9 @@ def _podman(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
 @pytest.fixture(scope="module")
 def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("podman") is None:
-        pytest.skip("podman is not installed")
+        unavailable("podman is not installed")
     if _podman("image", "exists", BASE).returncode != 0:
-        pytest.skip(f"no local {BASE} image (.ci/containers.sh builds one)")
+        unavailable(f"no local {BASE} image (.ci/containers.sh builds one)")
     from cog.cli.context import runtime_wheel
 
     project = tmp_path_factory.mktemp("image-build")
