@@ -420,7 +420,12 @@ class SlabMapping:
         return mapped
 
     def view(self, desc: Descriptor, readonly: bool = False, timeout: float = 10.0) -> Any:
-        """The array (or memoryview) a descriptor names, over this process's mapping."""
+        """The array (or memoryview) a descriptor names, over this process's mapping.
+
+        Announcements and retractions waiting on the socket are handled first, so a region
+        the front has let go is unmapped here by the next input that comes this way.
+        """
+        self.receive(0.0)
         if desc.segment not in self.segments:
             # The front announces a segment before any descriptor into it, so it is on its way.
             self.receive(timeout)

@@ -144,3 +144,19 @@ def test_the_server_flag_enables_regions() -> None:
     with running_server(ARRAYS, args=["--shm-regions"]) as flagged, Client(flagged.url) as c:
         with c.region(1 << 20) as region:
             assert c.predict({"x": region.array(8, np.int32)})["output"]["x"]["sum"] == 0
+
+
+def test_a_deleted_region_is_unmapped_in_the_worker(server: ServerProcess, client: Client) -> None:
+    from tests.integration.zerocopy.memory import worker_pids
+
+    big = np.ones(1 << 18, np.float32)
+    client.predict({"x": big}, transport="msgpack")  # the worker maps the slab's segment now
+    region = client.shared_region(1 << 20, name="worker-side")
+    x = region.array(16, np.float32)
+    assert client.predict({"x": x})["output"]["x"]["sum"] == 0
+    (worker,) = worker_pids(server)
+    assert region.key in slab_mappings(worker)
+    region.close()
+    # the next input that travels through shared memory makes the worker let go of it
+    assert client.predict({"x": big}, transport="msgpack")["output"]["x"]["sum"] == big.size
+    assert region.key not in slab_mappings(worker)
