@@ -208,7 +208,8 @@ class LargeInputs:
     def wants(self, headers: Any) -> bool:
         """Whether a create request may carry large, binary or shared-memory values."""
         ctype = headers.get("content-type")
-        if ctype is not None and ctype[:19].lower() == MSGPACK:
+        # "application/" is 12 characters: one look tells JSON from msgpack
+        if ctype is not None and ctype[12:13] in "mM" and ctype[:19].lower() == MSGPACK:
             return True
         if self.regions.enabled:
             return True
