@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal, Protocol
 
+import msgspec
+
 from cog.runtime import protocol
 from cog.runtime.protocol import FileRef
 from cog.runtime.supervisor import WorkerProcess, describe_exit
@@ -277,21 +279,25 @@ class WorkerPool:
         assert self._loop is not None
         worker = slot.worker
         tag = next(self._tags)
-        try:
-            frame = self._encode(
-                protocol.PREDICT, tag, protocol.Predict(prediction_id, inputs, context, binary)
-            )
-        except (TypeError, ValueError) as exc:
-            self.release(slot)
-            return _failed(f"inputs cannot be sent to the worker: {exc}")
         future: asyncio.Future[Outcome] = self._loop.create_future()
         run = _Run(tag, prediction_id, slot, sink, future)
-        if not worker.alive or not self._transport.send(worker.main_peer, frame):
-            self.release(slot)
-            return _failed("the worker is not running")
-        self._runs[tag] = run
-        self._by_id[prediction_id] = run
-        worker.runs[tag] = run
+        dispatched = False
+        try:  # until the worker has the run, any failure gives the slot back
+            try:
+                frame = self._encode(
+                    protocol.PREDICT, tag, protocol.Predict(prediction_id, inputs, context, binary)
+                )
+            except Exception as exc:  # TypeError, ValueError; OverflowError: ints past 64 bits
+                return _failed(_unsendable(inputs, exc))
+            if not worker.alive or not self._transport.send(worker.main_peer, frame):
+                return _failed("the worker is not running")
+            self._runs[tag] = run
+            self._by_id[prediction_id] = run
+            worker.runs[tag] = run
+            dispatched = True
+        finally:
+            if not dispatched:
+                self.release(slot)
         sink.on_started()
         try:
             return await future
@@ -468,6 +474,24 @@ class WorkerPool:
 
 def _failed(error: str) -> Outcome:
     return Outcome("failed", None, error, {"predict_time": 0.0}, False)
+
+
+def _unsendable(inputs: dict[str, Any], exc: Exception) -> str:
+    """Why the inputs cannot reach the worker, naming the input at fault when it is found
+    (only on this error path: the inputs are encoded once more, one at a time)."""
+    if isinstance(exc, OverflowError):
+        for name, value in inputs.items():
+            try:
+                msgspec.msgpack.encode(value)
+            except OverflowError:
+                return (
+                    f"input {name!r} holds an integer outside the 64-bit range: integers must "
+                    "be between -2**63 and 2**64-1"
+                )
+            except Exception:
+                continue
+        return "an input holds an integer outside the 64-bit range (-2**63 to 2**64-1)"
+    return f"inputs cannot be sent to the worker: {exc}"
 
 
 def _now() -> datetime:

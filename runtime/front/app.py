@@ -259,20 +259,24 @@ class FrontApp:
             protocol.response_bytes(202, JSON, self.registry.in_flight[prediction_id].body())
             return
 
-        trace = {name: headers[name] for name in _TRACE_HEADERS if name in headers}
-        prediction = Prediction(
-            prediction_id or self.registry.new_id(),
-            inputs,
-            request.context or {},
-            trace,
-            self.files,
-            request.output_file_prefix,
-        )
-        if self.pool.streaming:
-            prediction.events = EventStream(self.settings.stream_history_capacity)
-        if request.webhook:
-            prediction.webhook = self.webhooks.notifier(request.webhook, webhook_events, trace)
-        self.registry.add(prediction)
+        try:  # from here `_execute` owns the slot; a failure before that gives it back
+            trace = {name: headers[name] for name in _TRACE_HEADERS if name in headers}
+            prediction = Prediction(
+                prediction_id or self.registry.new_id(),
+                inputs,
+                request.context or {},
+                trace,
+                self.files,
+                request.output_file_prefix,
+            )
+            if self.pool.streaming:
+                prediction.events = EventStream(self.settings.stream_history_capacity)
+            if request.webhook:
+                prediction.webhook = self.webhooks.notifier(request.webhook, webhook_events, trace)
+            self.registry.add(prediction)
+        except BaseException:
+            self._release(slot)
+            raise
 
         run = self._execute(prediction, slot, binary, worker_inputs)
         if held is not None:

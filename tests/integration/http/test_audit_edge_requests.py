@@ -135,11 +135,6 @@ def test_sixty_four_bit_integers_at_both_ends_pass(tricky: ServerProcess) -> Non
         ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an input int outside [-2**63, 2**64-1] fails in the front's frame encoder and the "
-    "prediction's slot is never released: BUSY and 409 for every later request",
-)
 def test_an_integer_too_large_for_64_bits_leaves_the_server_usable() -> None:
     with running_server(AUDIT / "tricky") as server:
         response = predict(server, {"input": {"text": "x", "count": 2**70}})
