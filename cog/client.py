@@ -268,12 +268,15 @@ class Client:
         webhook_events_filter: list[str] | None = None,
         context: Mapping[str, str] | None = None,
         respond_async: bool = False,
+        binary_response: bool = False,
     ) -> Any:
         """Run a prediction and return the server's response envelope (a dict).
 
         `respond_async` returns at once with the server's 202 body; progress then goes to
         the webhook. A failed prediction is a normal response (`status: "failed"`); an HTTP
-        error (a 422 for bad input, say) raises `ClientError`.
+        error (a 422 for bad input, say) raises `ClientError`. `binary_response` asks for
+        msgpack (cogpy): array outputs come back as numpy arrays and files as bytes, with
+        no base64 on the way.
         """
         if transport not in ("json", "msgpack", "shm"):
             raise ValueError(f"transport must be 'json', 'msgpack' or 'shm', not {transport!r}")
@@ -289,7 +292,7 @@ class Client:
             envelope["webhook_events_filter"] = list(webhook_events_filter)
         if context is not None:
             envelope["context"] = dict(context)
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": MSGPACK_MEDIA_TYPE if binary_response else "application/json"}
         if respond_async:
             headers["Prefer"] = "respond-async"
         if transport == "msgpack":
@@ -299,7 +302,10 @@ class Client:
             body = msgspec.json.encode(self._encode(envelope, binary=False, arrays=arrays))
             headers["Content-Type"] = "application/json"
         path = "/predictions" if id is None else f"/predictions/{id}"
-        return self._request("POST" if id is None else "PUT", path, data=body, headers=headers)
+        envelope = self._request("POST" if id is None else "PUT", path, data=body, headers=headers)
+        if binary_response and isinstance(envelope, dict) and "output" in envelope:
+            envelope["output"] = _arrays_from_npy(envelope["output"])
+        return envelope
 
     def cancel(self, prediction_id: str) -> Any:
         return self._request("POST", f"/predictions/{prediction_id}/cancel")
@@ -378,6 +384,17 @@ def _replace(value: Any, region: SharedRegion, client: Client) -> Any:
         return {k: _replace(v, region, client) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_replace(v, region, client) for v in value]
+    return value
+
+
+def _arrays_from_npy(value: Any) -> Any:
+    """`.npy` payloads in a msgpack output tree as numpy arrays (views of the response)."""
+    if isinstance(value, bytes) and value.startswith(_npy.MAGIC):
+        return _npy.load(value)
+    if isinstance(value, list):
+        return [_arrays_from_npy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _arrays_from_npy(v) for k, v in value.items()}
     return value
 
 

@@ -230,3 +230,15 @@ def test_json_data_url_with_escaped_slashes(server: ServerProcess) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["output"]["doc"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_client_binary_response_gives_arrays(server: ServerProcess) -> None:
+    array = np.arange(200_000, dtype=np.int32).reshape(400, 500)
+    with Client(server.url) as client:
+        envelope = client.predict(
+            {"x": array, "echo": True, "write": True}, transport="msgpack", binary_response=True
+        )
+    echoed = envelope["output"]["x_array"]
+    assert isinstance(echoed, np.ndarray) and echoed.dtype == np.int32
+    assert np.array_equal(echoed, array)
+    assert envelope["output"]["file"] == b"written bytes"
