@@ -49,7 +49,11 @@ class Reporter:
         return on_metric
 
     def output(self, tag: int, item: Any) -> None:
-        self._send(self._encode(protocol.OUTPUT, tag, self.encode(item)))
+        try:
+            frame = self._encode(protocol.OUTPUT, tag, self.encode(item))
+        except OverflowError:
+            raise ValueError(_INT_RANGE) from None  # fails this prediction only
+        self._send(frame)
 
     def done(
         self,
@@ -64,16 +68,19 @@ class Reporter:
         body = protocol.Done(status, output, error, metrics, is_iterator, predict_time)
         try:
             frame = self._encode(protocol.DONE, tag, body)
-        except (TypeError, ValueError) as exc:  # metrics the wire cannot carry
-            body = protocol.Done("failed", None, error_text(exc), {}, is_iterator, predict_time)
+        except (TypeError, ValueError, OverflowError) as exc:  # what the wire cannot carry
+            error = _INT_RANGE if isinstance(exc, OverflowError) else error_text(exc)
+            body = protocol.Done("failed", None, error, {}, is_iterator, predict_time)
             frame = self._encode(protocol.DONE, tag, body)
         self._send(frame)
 
     def encode(self, value: Any, binary: bool = False) -> Any:
         """The output tree for the wire; `binary`: arrays as `.npy` payloads, not lists."""
         if binary:
-            value = npy_outputs(value)
-        return encode_output(value, self.file_hook)
+            return encode_output(npy_outputs(value), self.file_hook)  # msgpack carries NaN
+        value = encode_output(value, self.file_hook)
+        check_finite(value)
+        return value
 
     def file_hook(self, value: Any) -> Any:
         """Output files travel by path; file objects are written to the output dir first."""
@@ -96,6 +103,43 @@ class Reporter:
     def print_traceback(self, exc: BaseException) -> None:
         """A failing prediction's traceback goes to its stderr, hence its logs."""
         traceback.print_exception(exc, file=sys.stderr)
+
+
+_INT_RANGE = (
+    "the output holds an integer outside the 64-bit range: integers must be between "
+    "-2**63 and 2**64-1 (return larger numbers as strings)"
+)
+
+
+def check_finite(value: Any) -> None:
+    """ValueError when an encoded output holds NaN or an infinity, which JSON cannot carry
+    (Cog fails such a prediction; a silent null would lose the value). Scalars cost one
+    type check; a list of numbers is summed in C, and only walked when that is not finite."""
+    tpe = type(value)
+    if tpe is float:
+        if value - value != 0.0:  # inf - inf and nan - nan are nan
+            raise ValueError(
+                f"the output holds the float {value!r}, which JSON cannot represent: "
+                "return finite numbers (or None)"
+            )
+    elif tpe is list:
+        try:
+            total = sum(value, 0.0)
+        except (TypeError, OverflowError):
+            pass  # not all numbers
+        else:
+            if total - total == 0.0:
+                return
+        for item in value:
+            if type(item) in _CONTAINERS_AND_FLOAT:
+                check_finite(item)
+    elif tpe is dict:
+        for item in value.values():
+            if type(item) in _CONTAINERS_AND_FLOAT:
+                check_finite(item)
+
+
+_CONTAINERS_AND_FLOAT = frozenset({float, list, dict})
 
 
 def npy_outputs(value: Any) -> Any:

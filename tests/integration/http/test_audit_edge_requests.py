@@ -357,11 +357,6 @@ def test_an_exception_mid_iteration_fails_the_prediction(iterate: ServerProcess)
 # --- output values a model may return --------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an output int beyond 64 bits raises OverflowError in the worker's frame encoder; "
-    "the worker process dies and restarts instead of failing one prediction",
-)
 @pytest.mark.parametrize("kind", ["big-int", "nested-big"])
 def test_an_integer_output_too_large_for_64_bits_does_not_kill_the_worker(kind: str) -> None:
     with running_server(AUDIT / "outputs") as server:
@@ -370,11 +365,6 @@ def test_an_integer_output_too_large_for_64_bits_does_not_kill_the_worker(kind: 
         assert "died" not in server.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NaN and infinite outputs succeed with output null: the value is lost silently "
-    "(Cog 0.23.1 fails the prediction)",
-)
 @pytest.mark.parametrize("kind", ["nan", "inf"])
 def test_a_non_finite_float_output_is_not_silently_null(kind: str) -> None:
     with running_server(AUDIT / "outputs") as server:
