@@ -15,7 +15,7 @@ from typing import Literal
 
 import yaml
 
-MAX_BODY_BYTES = 100 * 1024 * 1024
+MAX_BODY_BYTES = 256 * 1024 * 1024
 #: msgpack bodies: a 1 GiB array plus its .npy header and the envelope.
 MAX_BINARY_BODY_BYTES = (1 << 30) + (1 << 20)
 #: Inputs at least this large travel to the worker through shared memory (see

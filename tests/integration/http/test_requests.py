@@ -172,7 +172,7 @@ def test_body_over_the_limit_is_413_without_reading_it(basic: ServerProcess) -> 
     with socket.create_connection(("127.0.0.1", basic.port), timeout=30) as sock:
         sock.sendall(
             b"POST /predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 209715200\r\n\r\n{"
+            b"Content-Length: 314572800\r\n\r\n{"
         )
         answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413"), answer
@@ -238,7 +238,7 @@ def test_chunked_body_over_the_limit_is_refused(basic: ServerProcess) -> None:
     block = b" " * (1024 * 1024)
 
     def body():  # type: ignore[no-untyped-def]
-        for _ in range(101):
+        for _ in range(257):
             yield block
 
     with basic.client() as client:
