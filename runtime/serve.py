@@ -24,6 +24,11 @@ log = logging.getLogger("cog.runtime.serve")
 
 #: Printed once the port is open and setup has ended (succeeded or failed); tests wait for it.
 READY_LINE = "cog.runtime: serving on {host}:{port}"
+#: How long the event loop's thread may hold the GIL while another thread waits for it.
+#: granian hands every request and body to the loop from one thread of its own, which needs
+#: the GIL to do it; at Python's default (5 ms) a busy loop could make it wait that long.
+#: At 0.5 ms the async-c32 load scenario served 7-24% more requests per second (5 pairs).
+GIL_SWITCH_INTERVAL = 0.0005
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -90,6 +95,7 @@ def configure_logging(environ: Mapping[str, str]) -> None:
 
 def serve(settings: Settings) -> int:
     configure_logging(os.environ)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     try:
         return _event_loop_runner()(_serve(settings))
     except KeyboardInterrupt:
