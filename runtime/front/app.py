@@ -128,6 +128,8 @@ class FrontApp:
             ):
                 await self._item(scope, protocol, method, prefix[1:-2], path[len(prefix) :])
                 return
+        if method == "HEAD":
+            method = "GET"  # answered like GET; the server sends no body (RFC 9110 §9.3.2)
         if path == "/health-check" and method == "GET":
             doc = await health_document(self.pool)
             protocol.response_bytes(200, JSON, encode(doc))
@@ -150,6 +152,10 @@ class FrontApp:
             raise BadRequest(404, messages.NOT_FOUND)
 
     async def _item(self, scope: Any, protocol: Any, method: str, kind: str, rest: str) -> None:
+        if "\ufffd" in rest:
+            # the server decodes percent-escapes that are not UTF-8 to U+FFFD, so %FF and
+            # %FE would name the same prediction
+            raise BadRequest(400, messages.ID_NOT_UTF8)
         if rest.endswith("/cancel") and rest.count("/") == 1:
             if method != "POST":
                 raise BadRequest(405, messages.METHOD_NOT_ALLOWED)

@@ -311,8 +311,8 @@ class LargeInputs:
                 ]
         try:
             value = _any_msgpack.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise _invalid(name, f"cannot be decoded: {exc}") from None
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise _invalid(name, f"cannot be decoded: {_why(exc)}") from None
         return self._refs(name, value, held, fields)
 
     async def _from_json(self, body: bytes) -> tuple[PredictionRequest, Held | None]:
@@ -320,10 +320,8 @@ class LargeInputs:
             envelope = _json_envelope.decode(body)
         except msgspec.ValidationError as exc:
             raise BadRequest(422, messages.detail(["body"], str(exc), "type_error")) from None
-        except msgspec.DecodeError as exc:
-            raise BadRequest(
-                400, encode({"detail": f"Failed to parse the request body as JSON: {exc}"})
-            ) from None
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise messages.json_error(exc, body) from None
         fields = self.fields()
         held = Held(self.slab)
         inputs: dict[str, Any] | None = None
@@ -371,6 +369,8 @@ class LargeInputs:
             return held.place(name, None, slab_ext(desc), _shown(desc))
         try:
             value = _any_json.decode(raw)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise messages.json_error(exc, view) from None  # as for a body read whole
         except msgspec.DecodeError as exc:
             raise _invalid(name, f"cannot be decoded: {exc}") from None
         return self._refs(name, value, held, fields)
@@ -492,6 +492,15 @@ def _check_array(name: str, dtype: str, shape: tuple[int, ...], hints: dict[str,
     ):
         text = "(" + ", ".join("*" if s is None else str(s) for s in want_shape) + ")"
         raise _invalid(name, f"must have shape {text}, got {tuple(shape)}")
+
+
+def _why(exc: Exception) -> str:
+    """What msgspec found wrong with a value, in words for the client."""
+    if isinstance(exc, RecursionError):
+        return "it nests arrays or objects too deeply"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not valid UTF-8 ({exc.reason})"
+    return str(exc)
 
 
 def _invalid(name: str, msg: str) -> BadRequest:

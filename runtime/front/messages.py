@@ -53,11 +53,49 @@ def decode_request(body: bytes) -> PredictionRequest:
         if match:
             loc.extend(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", match[1]) if p)
             message = message[: match.start()]
+        if loc == ["body", "input"]:
+            loc.extend(_input_at_fault(body))
         raise BadRequest(422, detail(loc, message, "type_error")) from None
-    except msgspec.DecodeError as exc:
-        raise BadRequest(
-            400, encode({"detail": f"Failed to parse the request body as JSON: {exc}"})
-        ) from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise json_error(exc, body) from None
+
+
+def json_error(exc: Exception, body: bytes | memoryview) -> BadRequest:
+    """The 400 for a body msgspec cannot decode as JSON, saying what is wrong with it."""
+    if isinstance(exc, UnicodeDecodeError):
+        reason = f"it is not valid UTF-8 ({exc.reason})"
+    elif isinstance(exc, RecursionError):
+        reason = "it nests arrays or objects too deeply"
+    elif str(exc) == "Input data was truncated" and _LONE_SURROGATE.search(body):
+        # msgspec's words for a \ud800-\udbff escape with no low surrogate after it
+        reason = "a \\u escape is a lone UTF-16 surrogate, which is not a character"
+    else:
+        reason = str(exc)
+    return BadRequest(
+        400, encode({"detail": f"Failed to parse the request body as JSON: {reason}"})
+    )
+
+
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])")
+
+
+class _RawInputs(msgspec.Struct):
+    input: dict[str, msgspec.Raw] | None = None
+
+
+def _input_at_fault(body: bytes) -> list[str]:
+    """The input whose value failed to decode (only on that error path): msgspec reports
+    values of an `Any` field at the field, so each input is decoded again on its own."""
+    try:
+        inputs = msgspec.json.decode(body, type=_RawInputs).input or {}
+    except (msgspec.DecodeError, ValueError, RecursionError):
+        return []
+    for name, raw in inputs.items():
+        try:
+            msgspec.json.decode(raw)
+        except (msgspec.DecodeError, ValueError, RecursionError):
+            return [name]
+    return []
 
 
 def detail(loc: list[str | int], msg: str, kind: str) -> bytes:
@@ -83,3 +121,6 @@ NO_SCHEMA = encode({"error": "OpenAPI schema not available"})
 SHUTTING_DOWN = encode({"error": "The server is shutting down", "status": "failed"})
 NOT_FOUND = encode({"detail": "Not Found"})
 METHOD_NOT_ALLOWED = encode({"detail": "Method Not Allowed"})
+ID_NOT_UTF8 = encode(
+    {"detail": "The ID in the URL is not valid UTF-8 once its percent-escapes are decoded"}
+)

@@ -117,6 +117,10 @@ SAME = [
     Case("query-string", _x(), path="/predictions?x=1"),
     Case("double-slash", _x(), path="//predictions"),
     Case("health-query", method="GET", path="/health-check?x=1"),
+    Case("non-utf8-body", raw=b'{"input": {"text": "\xff"}}'),
+    Case("deep-nesting", raw=b'{"input": {"text": "x", "zz": %s%s}}' % (b"[" * 1000, b"]" * 1000)),
+    Case("put-non-utf8-id", _x(), method="PUT", path="/predictions/%FF"),
+    Case("head-health", method="HEAD", path="/health-check"),
 ]
 
 #: Requests where the servers differ on purpose: (case, our status, the reference's status, why).
@@ -147,26 +151,7 @@ DIFFERENT = [
 ]
 
 #: Requests where ours is wrong: (case, reason).
-BUGS = [
-    (
-        Case("non-utf8-body", raw=b'{"input": {"text": "\xff"}}'),
-        "a body that is not UTF-8 is a 500 here (UnicodeDecodeError in decode_request), 400 there",
-    ),
-    (
-        Case(
-            "deep-nesting", raw=b'{"input": {"text": "x", "zz": %s%s}}' % (b"[" * 1000, b"]" * 1000)
-        ),
-        "deeply nested JSON is a 500 here (RecursionError in the decoder), 400 there",
-    ),
-    (
-        Case("put-non-utf8-id", _x(), method="PUT", path="/predictions/%FF"),
-        "a non-UTF-8 id is decoded lossily to U+FFFD and runs here, 400 there",
-    ),
-    (
-        Case("head-health", method="HEAD", path="/health-check"),
-        "HEAD is 405 here on GET routes, 200 there",
-    ),
-]
+BUGS: list[tuple[Case, str]] = []
 
 
 def _project(root: Path, name: str) -> Path:
@@ -206,6 +191,8 @@ def send(server: ServerProcess, case: Case) -> httpx.Response:
 
 def envelope_superset(mine: httpx.Response, theirs: httpx.Response) -> None:
     """Every field of the reference's JSON object is in ours with the same value."""
+    if not theirs.content:
+        return  # HEAD, and the reference's empty 405 bodies (ours are JSON, documented)
     if "json" not in theirs.headers.get("content-type", ""):
         return  # the reference's error bodies are text/plain; ours are JSON (documented)
     t = theirs.json()
