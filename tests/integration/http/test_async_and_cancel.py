@@ -45,15 +45,14 @@ def wait_free(server: ServerProcess, timeout: float = 30.0) -> None:
 
 
 def test_respond_async_is_202_then_webhook(server: ServerProcess, receiver: Receiver) -> None:
-    started = time.monotonic()
     response = httpx.post(
         server.url + "/predictions",
         json={"input": {"text": "a", "sleep": 0.5}, "webhook": receiver.url + "/hook"},
         headers=ASYNC,
     )
-    assert time.monotonic() - started < 0.5
     assert response.status_code == 202
     body = response.json()
+    # answered before the prediction ran: a response sent after it would say succeeded
     assert body["status"] == "starting"
     assert body["output"] is None
     final = receiver.wait_completed(body["id"])

@@ -7,6 +7,20 @@ import asyncio
 from tests.integration.workers.conftest import Sink, predict, running_pool
 
 
+class OrderedSink(Sink):
+    """A sink that also records, in one list shared by several, when its stdout arrives."""
+
+    def __init__(self, name: str, order: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.name = name
+        self.order = order
+
+    def on_log(self, source: str, data: str) -> None:
+        super().on_log(source, data)
+        if source == "stdout":
+            self.order.append((self.name, data))
+
+
 def test_async_setup_and_predictions_share_the_loop(project):
     async def body():
         async with running_pool(project("async_model"), "async_model.py:Predictor") as pool:
@@ -22,18 +36,23 @@ def test_concurrent_async_predictions_interleave_with_their_own_logs(project):
     async def body():
         async with running_pool(project("async_model"), "async_model.py:Predictor") as pool:
             names = ["a", "b", "c", "d"]
-            sinks = {n: Sink() for n in names}
+            order: list[tuple[str, str]] = []  # (prediction, stdout text) as they arrive
+            sinks = {n: OrderedSink(n, order) for n in names}
             tasks = [
-                asyncio.create_task(predict(pool, n, sinks[n], name=n, sleep=0.1, steps=3))
+                asyncio.create_task(predict(pool, n, sinks[n], name=n, sleep=0.5, steps=3))
                 for n in names
             ]
             await asyncio.sleep(0.05)
             assert pool.free_slots == 0 and pool.acquire() is None
-            started = asyncio.get_running_loop().time()
             outcomes = await asyncio.gather(*tasks)
-            # interleaved: four 0.3 s predictions take far less than 1.2 s together
-            assert asyncio.get_running_loop().time() - started < 1.0
             assert [o.output for o in outcomes] == names
+            # interleaved: every prediction printed its first step before any printed its
+            # last (run one after another, "a step 2" would come before "b step 0")
+            first = max(next(i for i, (m, d) in enumerate(order) if m == n) for n in names)
+            last = min(
+                max(i for i, (m, d) in enumerate(order) if m == n and "step 2" in d) for n in names
+            )
+            assert first < last, order
             for n in names:
                 assert sinks[n].text("stdout") == "".join(f"{n} step {i}\n" for i in range(3))
                 assert sinks[n].text("stderr") == "".join(f"{n} err {i}\n" for i in range(3))
