@@ -85,6 +85,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def scenario_names(requested: list[str], chosen: dict[str, Side]) -> list[str]:
+    """The scenarios to run, in order: those with a chosen server to run on, each ratio
+    baseline the reference must run first (added when not asked for)."""
+    names: list[str] = []
+    for name in requested:
+        scenario = SCENARIOS[name]
+        if not set(scenario.servers) & set(chosen):
+            print(f"scenario {name} skipped: it runs only on {', '.join(scenario.servers)}")
+            continue
+        base = scenario.ratio_baseline
+        if base and base not in names and REFERENCE in chosen and REFERENCE not in scenario.servers:
+            names.append(base)
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def revision() -> dict[str, Any]:
     """The commit this project's server ran from, and whether the tree had changes."""
 
@@ -147,7 +164,12 @@ def _summary(error: str) -> str:
     return text.replace("|", "/")[:200]
 
 
-def run_scenario(scenario: Scenario, chosen: dict[str, Side], args) -> tuple[dict, dict]:
+def run_scenario(
+    scenario: Scenario, chosen: dict[str, Side], args, baseline: list[dict] | None = None
+) -> tuple[dict, dict]:
+    """Runs the scenario on each chosen server it runs on. `baseline` is the reference's
+    rounds of the scenario's ratio baseline, the denominator when the reference is not run."""
+    chosen = {n: side for n, side in chosen.items() if n in scenario.servers}
     project = prepare_project(scenario, args.results / "projects")
     request_file = args.results / "requests" / f"{scenario.name}.request"
     loadgen.write_request(scenario.request(), request_file)
@@ -193,8 +215,14 @@ def run_scenario(scenario: Scenario, chosen: dict[str, Side], args) -> tuple[dic
                 "rounds": rounds[name],
                 "summary": report.side_summary(rounds[name]),
             }
-    both = all(n in chosen and n not in errors for n in (THIS, REFERENCE))
-    result["ratios"] = report.ratios(rounds[THIS], rounds[REFERENCE]) if both else None
+    measured = {n for n in chosen if n not in errors}
+    result["ratios"] = result["ratio_denominator"] = None
+    if {THIS, REFERENCE} <= measured:
+        result["ratios"] = report.ratios(rounds[THIS], rounds[REFERENCE])
+        result["ratio_denominator"] = REFERENCE
+    elif THIS in measured and REFERENCE not in chosen and baseline:
+        result["ratios"] = report.ratios(rounds[THIS], baseline)
+        result["ratio_denominator"] = f"{REFERENCE} on {scenario.ratio_baseline}"
     result["goals"] = report.goals(scenario.goal, result)
     latencies = {name: np.concatenate(v) if v else np.empty(0) for name, v in lat.items()}
     return result, latencies
@@ -216,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         (args.results / sub).mkdir(parents=True, exist_ok=True)
     all_sides = sides()
     chosen = {n: all_sides[n] for n in (args.servers or [THIS, REFERENCE])}
-    names = args.scenarios or list(SCENARIOS)
+    names = scenario_names(args.scenarios or list(SCENARIOS), chosen)
+    if not names:
+        print("no scenario runs on the chosen server(s)", file=sys.stderr)
+        return 2
     concurrencies = sorted({SCENARIOS[n].concurrency for n in names})
 
     load_before = os.getloadavg()
@@ -225,8 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     scenarios: dict[str, Any] = {}
     latencies: dict[str, dict[str, np.ndarray]] = {}
     for name in names:
-        print(f"scenario {name}: {SCENARIOS[name].description}", flush=True)
-        scenarios[name], latencies[name] = run_scenario(SCENARIOS[name], chosen, args)
+        scenario = SCENARIOS[name]
+        print(f"scenario {name}: {scenario.description}", flush=True)
+        baseline = scenarios.get(scenario.ratio_baseline or "", {}).get("sides", {})
+        scenarios[name], latencies[name] = run_scenario(
+            scenario, chosen, args, baseline.get(REFERENCE, {}).get("rounds")
+        )
     ceiling_after = _ceiling(concurrencies, args, "after")
     machine_info = machine()
     # Other work on the machine competes with both servers alike; the load shows how much.

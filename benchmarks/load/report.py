@@ -174,6 +174,9 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     for name, sc in report["scenarios"].items():
         r = sc.get("ratios") or {}
+        denominator = sc.get("ratio_denominator")
+        if denominator and denominator != REFERENCE:
+            name = f"{name} (vs {denominator})"
         g = "; ".join(
             f"{k} {v['want']}: {_fmt(v['got'])} {v['verdict']}" for k, v in sc["goals"].items()
         )

@@ -1,17 +1,23 @@
 """The load scenarios: a predictor, its schema, the request sent, and the goal it is held to.
 
-Other benchmark modules add scenarios with `register(...)` (the large-array scenarios of
-the zero-copy work plug in this way) and are loaded with `--plugin MODULE`.
+Other benchmark modules add scenarios with `register(...)` and are loaded with
+`--plugin MODULE`. A scenario the reference cannot take (a msgpack body) runs on this
+server only, with the reference's rounds of a baseline scenario (the same work, sent as
+JSON) as its ratios' denominator.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import msgspec
+import numpy as np
 
 PREDICTORS = Path(__file__).resolve().parent / "predictors"
 #: Matches the final status in a JSON response and in an SSE `completed` event.
@@ -51,6 +57,14 @@ class Scenario:
     goal: Goal = Goal()
     # Lua pattern a 2xx body must match to count as a success (the prediction succeeded).
     expect: str = SUCCEEDED
+    # The servers it runs on: a request the reference cannot take (msgpack) runs on this one.
+    servers: tuple[str, ...] = ("cogpy", "reference")
+    # For a scenario the reference does not run: the scenario whose reference rounds are
+    # the ratios' denominator (the same work, sent the way the reference takes it).
+    ratio_baseline: str | None = None
+    # The predictor imports numpy, which the reference install lacks: both servers get
+    # this environment's numpy (and nothing else from it) on PYTHONPATH.
+    numpy: bool = False
 
     def openapi_schema(self) -> dict:
         """The schema document `cog build` would ship (spec §2.1), written by hand."""
@@ -115,6 +129,11 @@ def register(scenario: Scenario) -> Scenario:
     """Add a scenario; names are unique."""
     if scenario.name in SCENARIOS:
         raise ValueError(f"scenario {scenario.name!r} is already registered")
+    if scenario.ratio_baseline is not None and scenario.ratio_baseline not in SCENARIOS:
+        raise ValueError(
+            f"scenario {scenario.name!r}: ratio baseline {scenario.ratio_baseline!r} "
+            f"is not registered (register it first)"
+        )
     SCENARIOS[scenario.name] = scenario
     return scenario
 
@@ -207,6 +226,84 @@ register(
         output_schema={"title": "Output", "type": "integer"},
         concurrency=1,
         request=_file_request,
+        goal=Goal(max_p99_ratio=1.0, zero_non_2xx=True),
+    )
+)
+
+
+ARRAY_SIZE = 4 * 1024 * 1024
+ARRAY_INPUT = {
+    "title": "Input",
+    "type": "object",
+    "required": ["x"],
+    "properties": {"x": {"format": "uri", "title": "X", "type": "string", "x-order": 0}},
+}
+NDARRAY_INPUT = {
+    "title": "Input",
+    "type": "object",
+    "required": ["x"],
+    "properties": {
+        "x": {
+            "title": "X",
+            "type": "array",
+            "items": {},
+            "x-cog-array-type": "ndarray",
+            "x-cog-ndarray": {"dtype": "float32"},
+            "x-order": 0,
+        }
+    },
+}
+
+
+def _npy() -> bytes:
+    """A 4 MiB float32 array of random values as `.npy` bytes."""
+    out = io.BytesIO()
+    np.save(out, np.random.default_rng(0).random(ARRAY_SIZE // 4, dtype=np.float32))
+    return out.getvalue()
+
+
+def _npy_json_request() -> Request:
+    payload = base64.b64encode(_npy()).decode()
+    return json_request({"x": f"data:application/x-npy;base64,{payload}"})
+
+
+def _npy_msgpack_request() -> Request:
+    # A msgpack `bin` holding the whole .npy payload (docs/zero-copy.md, "msgpack bodies").
+    return Request(
+        "POST",
+        "/predictions",
+        {"Content-Type": "application/msgpack", "Accept": "application/json"},
+        msgspec.msgpack.encode({"input": {"x": _npy()}}),
+    )
+
+
+register(
+    Scenario(
+        name="array-4mib-json",
+        description="4 MiB float32 array as a .npy data URL in JSON, loaded with numpy, 1 connection",
+        predictor_dir=PREDICTORS / "npy",
+        input_schema=ARRAY_INPUT,
+        output_schema={"title": "Output", "type": "number"},
+        concurrency=1,
+        request=_npy_json_request,
+        numpy=True,
+        goal=Goal(max_p99_ratio=1.0, zero_non_2xx=True),
+    )
+)
+register(
+    Scenario(
+        name="array-4mib-msgpack",
+        description=(
+            "the same array as a msgpack body to an ndarray input (this server only; "
+            "ratios against the reference on array-4mib-json), 1 connection"
+        ),
+        predictor_dir=PREDICTORS / "ndarray",
+        input_schema=NDARRAY_INPUT,
+        output_schema={"title": "Output", "type": "number"},
+        concurrency=1,
+        request=_npy_msgpack_request,
+        servers=("cogpy",),
+        ratio_baseline="array-4mib-json",
         goal=Goal(max_p99_ratio=1.0, zero_non_2xx=True),
     )
 )

@@ -61,7 +61,25 @@ def prepare_project(scenario: Scenario, root: Path) -> Path:
     shutil.copytree(scenario.predictor_dir, project, ignore=shutil.ignore_patterns("__pycache__"))
     (project / ".cog").mkdir()
     (project / ".cog" / "openapi_schema.json").write_text(json.dumps(scenario.openapi_schema()))
+    if scenario.numpy:
+        _link_numpy(project / NUMPY_DIR)
     return project
+
+
+#: Under a project copy: a directory holding only this environment's numpy, for PYTHONPATH.
+NUMPY_DIR = ".numpy"
+
+
+def _link_numpy(target: Path) -> None:
+    """Links numpy (and its bundled libraries) alone, so the reference install gets numpy
+    without anything else of this environment (its own cog above all)."""
+    import numpy
+
+    target.mkdir()
+    site = Path(numpy.__file__).resolve().parent.parent
+    for name in ("numpy", "numpy.libs"):
+        if (site / name).exists():
+            (target / name).symlink_to(site / name)
 
 
 def free_port() -> int:
@@ -94,6 +112,10 @@ class RunningServer:
         env = dict(os.environ)
         env.pop("COG_NATIVE", None)
         env.update(scenario.env)
+        if scenario.numpy:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(project / NUMPY_DIR), env.get("PYTHONPATH", "")) if p
+            )
         env.update(
             {
                 "COG_PREDICT_TYPE_STUB": "predict.py:Predictor",

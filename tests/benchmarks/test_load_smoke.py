@@ -44,7 +44,16 @@ SUMMARY_KEYS = {
     "non_2xx_total",
     "generator_cpu_share",
 }
-SCENARIOS = {"null-c1", "async-c32", "stream-sse", "file-4mib"}
+SCENARIOS = {
+    "null-c1",
+    "async-c32",
+    "stream-sse",
+    "file-4mib",
+    "array-4mib-json",
+    "array-4mib-msgpack",
+}
+#: Scenarios the reference cannot take, and the scenario whose reference rounds stand in.
+THIS_ONLY = {"array-4mib-msgpack": "array-4mib-json"}
 
 pytestmark = [
     pytest.mark.reference,
@@ -97,12 +106,16 @@ def test_report_json_structure(results: Path) -> None:
             "request_bytes",
             "sides",
             "ratios",
+            "ratio_denominator",
             "goals",
         }
-        assert set(sc["sides"]) == {"cogpy", "reference"}, name
-        # The reference is installed and must always be measured.
-        ref = sc["sides"]["reference"]
-        assert "error" not in ref, ref.get("error")
+        if name in THIS_ONLY:
+            assert set(sc["sides"]) == {"cogpy"}, name
+        else:
+            assert set(sc["sides"]) == {"cogpy", "reference"}, name
+            # The reference is installed and must always be measured.
+            ref = sc["sides"]["reference"]
+            assert "error" not in ref, ref.get("error")
         for side in sc["sides"].values():
             if "error" in side:
                 assert side["error_summary"]
@@ -114,8 +127,10 @@ def test_report_json_structure(results: Path) -> None:
             assert side["summary"]["cold_start_s"] > 0
             assert side["summary"]["peak_rss_mib"] > 0
         if "error" in sc["sides"]["cogpy"]:
-            assert sc["ratios"] is None
+            assert sc["ratios"] is None and sc["ratio_denominator"] is None
         else:
+            want = f"reference on {THIS_ONLY[name]}" if name in THIS_ONLY else "reference"
+            assert sc["ratio_denominator"] == want, name
             assert set(sc["ratios"]) == {
                 "rps_ok",
                 "p50_ms",
@@ -133,16 +148,19 @@ def test_markdown_table(results: Path) -> None:
     md = (results / "report.md").read_text()
     assert md.startswith("| scenario | server | ok req/s |")
     for name in SCENARIOS:
-        assert f"| {name} | reference |" in md
         assert f"| {name} | cogpy |" in md
+        assert (f"| {name} | reference |" in md) == (name not in THIS_ONLY)
+    for name, baseline in THIS_ONLY.items():
+        assert f"| {name} (vs reference on {baseline}) |" in md
     assert "Load generator ceiling" in md
 
 
 def test_plot_and_raw_latencies(results: Path) -> None:
     assert (results / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with np.load(results / "latencies.npz") as raw:
-        assert {f"{s}/reference" for s in SCENARIOS} <= set(raw.files)
-        assert all(len(raw[f"{s}/reference"]) > 0 for s in SCENARIOS)
+        both = SCENARIOS - set(THIS_ONLY)
+        assert {f"{s}/reference" for s in both} <= set(raw.files)
+        assert all(len(raw[f"{s}/reference"]) > 0 for s in both)
 
 
 def test_plugin_scenario(tmp_path: Path) -> None:
@@ -189,5 +207,44 @@ def test_unknown_scenario_is_a_clear_error() -> None:
     )
     assert proc.returncode == 2
     assert (
-        "unknown scenario(s) nope; known: null-c1, async-c32, stream-sse, file-4mib" in proc.stderr
+        "unknown scenario(s) nope; known: null-c1, async-c32, stream-sse, file-4mib, "
+        "array-4mib-json, array-4mib-msgpack" in proc.stderr
     )
+
+
+def test_this_only_scenario_brings_its_baseline(tmp_path: Path) -> None:
+    """Asked alone, a scenario the reference cannot take runs after its baseline, whose
+    reference rounds are its ratios' denominator; with only this server, it runs alone."""
+    pytest.importorskip("matplotlib", reason="matplotlib (benchmark-only dependency) not installed")
+
+    def run(*args: str) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.load", "--quick", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return json.loads((Path(args[-1]) / "report.json").read_text())
+
+    doc = run("--scenario", "array-4mib-msgpack", "--results", str(tmp_path / "both"))
+    assert list(doc["scenarios"]) == ["array-4mib-json", "array-4mib-msgpack"]
+    sc = doc["scenarios"]["array-4mib-msgpack"]
+    assert sc["ratio_denominator"] == "reference on array-4mib-json"
+    ref_rounds = doc["scenarios"]["array-4mib-json"]["sides"]["reference"]["rounds"]
+    this_rounds = sc["sides"]["cogpy"]["rounds"]
+    assert sc["ratios"]["rps_ok"]["per_round"] == [
+        round(this_rounds[0]["rps_ok"] / ref_rounds[0]["rps_ok"], 3)
+    ]
+
+    doc = run(
+        "--scenario",
+        "array-4mib-msgpack",
+        "--server",
+        "cogpy",
+        "--results",
+        str(tmp_path / "this"),
+    )
+    assert list(doc["scenarios"]) == ["array-4mib-msgpack"]
+    assert doc["scenarios"]["array-4mib-msgpack"]["ratios"] is None
