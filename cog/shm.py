@@ -21,6 +21,7 @@ touch of a fresh page costs about as much as copying it twice.
 from __future__ import annotations
 
 import errno
+import functools
 import itertools
 import mmap
 import os
@@ -30,15 +31,29 @@ import socket
 import struct
 import threading
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import msgspec
 
 from cog._native.select import native
 
-_slab = native("slab")
-_datauri = native("datauri")
-_npy = native("npy")
+
+# The compiled modules import numpy (~0.1 s): loaded at the first large input, not at start-up.
+@functools.cache
+def _slab() -> ModuleType:
+    return native("slab")
+
+
+@functools.cache
+def _datauri() -> ModuleType:
+    return native("datauri")
+
+
+@functools.cache
+def _npy() -> ModuleType:
+    return native("npy")
+
 
 SHM_DIR = "/dev/shm"
 #: Default pool: enough for a few 64 MiB inputs in flight.
@@ -163,13 +178,13 @@ class Descriptor(msgspec.Struct, array_like=True, frozen=True):
 def _view(buf: Any, desc: Descriptor, readonly: bool) -> Any:
     if desc.order == "F" and desc.shape is not None:
         # A Fortran-order array is the transpose of the C-order array of the reversed shape.
-        array = _slab.array_view(
+        array = _slab().array_view(
             buf, desc.offset, desc.length, desc.dtype, desc.shape[::-1], readonly
         )
         return array.T
     if desc.order not in ("C", "F"):
-        raise _slab.SlabError(f"order must be 'C' or 'F', not {desc.order!r}")
-    return _slab.array_view(buf, desc.offset, desc.length, desc.dtype, desc.shape, readonly)
+        raise _slab().SlabError(f"order must be 'C' or 'F', not {desc.order!r}")
+    return _slab().array_view(buf, desc.offset, desc.length, desc.dtype, desc.shape, readonly)
 
 
 class Slab:
@@ -219,7 +234,7 @@ class Slab:
             )
         segment = Segment.create(size, id=next(self._ids))
         self.segments[segment.id] = segment
-        self._allocators[segment.id] = _slab.SlabAllocator(size, self.alignment)
+        self._allocators[segment.id] = _slab().SlabAllocator(size, self.alignment)
         for peer in list(self._peers):
             self._announce(peer, [segment])
         return segment
@@ -263,11 +278,11 @@ class Slab:
 
     def put_data_uri(self, uri: str | bytes) -> tuple[Any, Block]:
         """Decode a data URL straight into a new block: (header, block)."""
-        header = _datauri.parse(uri)
-        block = self.alloc(_datauri.decoded_size(uri, header))
+        header = _datauri().parse(uri)
+        block = self.alloc(_datauri().decoded_size(uri, header))
         try:
             segment = self.segments[block.segment]
-            n = _datauri.decode_into(uri, header, segment.buf, block.offset)
+            n = _datauri().decode_into(uri, header, segment.buf, block.offset)
         except BaseException:
             self.free(block)
             raise
@@ -277,9 +292,9 @@ class Slab:
 
     def npy_descriptor(self, block: Block) -> Descriptor:
         """The array inside a block that holds a whole .npy payload (header checked)."""
-        dtype, shape, offset, fortran = _npy.parse_header(self.buffer(block))
+        dtype, shape, offset, fortran = _npy().parse_header(self.buffer(block))
         if dtype.fields is not None or dtype.subdtype is not None:
-            raise _npy.NpyError(
+            raise _npy().NpyError(
                 f"structured dtype {dtype} cannot be passed through shared memory: "
                 "send plain numeric arrays"
             )
@@ -374,7 +389,7 @@ class Slab:
 def _segment_buf(segments: dict[int, Segment], sid: int) -> Any:
     segment = segments.get(sid)
     if segment is None:
-        raise _slab.SlabError(f"segment {sid} is not mapped in this process")
+        raise _slab().SlabError(f"segment {sid} is not mapped in this process")
     return segment.buf
 
 

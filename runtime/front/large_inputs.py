@@ -21,7 +21,9 @@ The placed values stand in the request as placeholders while the schema is check
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -41,7 +43,13 @@ MSGPACK = "application/msgpack"
 #: input accepts).
 PLACEHOLDER = "data:,"
 
-_npy = native("npy")
+
+@functools.cache
+def _npy() -> ModuleType:
+    """The compiled .npy parser imports numpy: loaded at the first array, not at start-up."""
+    return native("npy")
+
+
 _BIN = frozenset((0xC4, 0xC5, 0xC6))
 _JSON_PREFIX = b'"data:'
 
@@ -419,7 +427,7 @@ class LargeInputs:
 
     def _check_npy_bytes(self, name: str, data: memoryview, hints: dict[str, Any]) -> None:
         try:
-            dtype, shape, _, _ = _npy.parse_header(data)
+            dtype, shape, _, _ = _npy().parse_header(data)
         except ValueError as exc:
             raise _invalid(name, f"is not a valid .npy payload: {exc}") from None
         _check_array(name, dtype.str, tuple(shape), hints)

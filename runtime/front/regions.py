@@ -10,7 +10,9 @@ otherwise make the server map any segment its user can open.
 
 from __future__ import annotations
 
+import functools
 import math
+from types import ModuleType
 from typing import Any
 
 import msgspec
@@ -24,7 +26,11 @@ DISABLED = (
     "or COG_SHM_REGIONS=1 to use them (same host only)"
 )
 
-_npy = native("npy")
+
+@functools.cache
+def _npy() -> ModuleType:
+    """The compiled .npy parser imports numpy: loaded at the first array, not at start-up."""
+    return native("npy")
 
 
 class RefError(ValueError):
@@ -166,7 +172,7 @@ def _npy_in_range(segment: Segment, sid: int, offset: int, length: int) -> Descr
     assert segment.buf is not None
     view = memoryview(segment.buf)[offset : offset + length]
     try:
-        dtype, shape, data_offset, fortran = _npy.parse_header(view)
+        dtype, shape, data_offset, fortran = _npy().parse_header(view)
     except ValueError as exc:
         raise RefError(f"the range holds no valid .npy payload: {exc}") from None
     finally:
