@@ -19,14 +19,15 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from cog._native.select import native
 from cog._version import __version__
 from cog.runtime.protocol import FileRef
 from cog.types import guess_extension, guess_type
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Parallel downloads and uploads per server (Cog uses 8 download workers).
 IO_THREADS = 8
@@ -50,16 +51,33 @@ class FileStore:
     def __init__(self, *, upload_url: str | None, user_agent: str | None) -> None:
         self.upload_url = _with_trailing_slash(upload_url) if upload_url else None
         self._executor = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="cog-files")
-        agent = user_agent or f"cogpy/{__version__}"
-        self._client = httpx.Client(
-            follow_redirects=True,
-            timeout=httpx.Timeout(15.0, connect=10.0),
-            headers={"User-Agent": agent},
-        )
+        self._agent = user_agent or f"cogpy/{__version__}"
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
+
+    @property
+    def _client(self) -> httpx.Client:
+        """Built at the first download or upload, in a file thread: a server that moves no
+        file by URL never loads httpx."""
+        client = self._http
+        if client is None:
+            with self._http_lock:
+                if self._http is None:
+                    import httpx
+
+                    self._http = httpx.Client(
+                        follow_redirects=True,
+                        timeout=httpx.Timeout(15.0, connect=10.0),
+                        headers={"User-Agent": self._agent},
+                    )
+                client = self._http
+        return client
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._client.close()
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
 
     async def fetch_inputs(
         self, inputs: dict[str, Any], fields: dict[str, bool], prediction_id: str
@@ -124,8 +142,11 @@ class FileStore:
                 fh.write(data)
             return path
         path = os.path.join(directory, url_basename(url))
+        client = self._client
+        import httpx  # loaded by now, with the client
+
         try:
-            with self._client.stream("GET", url) as response:
+            with client.stream("GET", url) as response:
                 if response.status_code >= 300:
                     raise InputDownloadError(
                         f"Failed to download {_redact(url)}: HTTP {response.status_code}"
@@ -169,9 +190,12 @@ class FileStore:
 
     def _upload_multipart(self, prefix: str, path: str) -> str:
         target = prefix + urllib.parse.quote(os.path.basename(path))
+        client = self._client
+        import httpx  # loaded by now, with the client
+
         try:
             with open(path, "rb") as fh:
-                response = self._client.put(target, files={"file": fh})
+                response = client.put(target, files={"file": fh})
         except httpx.HTTPError as exc:
             raise FileUploadError(f"Got error trying to upload output files: {exc}") from None
         if response.status_code >= 300:
@@ -189,10 +213,13 @@ class FileStore:
             "X-Prediction-ID": prediction_id,
             **trace,
         }
+        client = self._client
+        import httpx  # loaded by now, with the client
+
         for attempt in range(_UPLOAD_ATTEMPTS):
             try:
                 with open(path, "rb") as fh:
-                    response = self._client.put(target, content=fh, headers=headers)
+                    response = client.put(target, content=fh, headers=headers)
             except httpx.HTTPError as exc:
                 if attempt + 1 < _UPLOAD_ATTEMPTS:
                     time.sleep(0.1 * 2**attempt)

@@ -12,10 +12,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from cog._version import __version__
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("cog.runtime.webhooks")
 
@@ -42,12 +44,27 @@ class WebhookSender:
             headers["Authorization"] = f"Bearer {auth_token}"
         self.throttle_interval = throttle_interval
         self.retry_base = retry_base
-        # Built at start-up: loading the CA bundle takes tens of milliseconds, which must
-        # not happen on the serving loop when the first webhook goes out.
-        self.client = httpx.AsyncClient(
-            headers=headers, timeout=httpx.Timeout(30.0), follow_redirects=True
-        )
+        self._headers = headers
+        self._client: httpx.AsyncClient | None = None
+        self._building: asyncio.Future[httpx.AsyncClient] | None = None
         self._active: set[asyncio.Task[None]] = set()
+
+    async def client(self) -> httpx.AsyncClient:
+        """The HTTP client, built when the first webhook goes out: a server that never
+        sends one never loads httpx. Built in a thread: importing it and loading the CA
+        bundle take tens of milliseconds, which must not block the serving loop."""
+        if self._client is None:
+            if self._building is None:
+                self._building = asyncio.ensure_future(asyncio.to_thread(self._build))
+            self._client = await asyncio.shield(self._building)
+        return self._client
+
+    def _build(self) -> httpx.AsyncClient:
+        import httpx
+
+        return httpx.AsyncClient(
+            headers=self._headers, timeout=httpx.Timeout(30.0), follow_redirects=True
+        )
 
     def notifier(
         self, url: str, events: Iterable[str] | None, trace: dict[str, str]
@@ -64,7 +81,8 @@ class WebhookSender:
             await asyncio.wait(set(self._active), timeout=timeout)
         for task in list(self._active):
             task.cancel()
-        await self.client.aclose()
+        if self._building is not None:
+            await (await self._building).aclose()
 
 
 class WebhookNotifier:
@@ -115,9 +133,12 @@ class WebhookNotifier:
 
     async def _deliver(self, body: bytes, retries: int) -> None:
         sender = self._sender
+        client = await sender.client()
+        import httpx  # loaded by now, in the thread that built the client
+
         for attempt in range(retries + 1):
             try:
-                response = await sender.client.post(self.url, content=body, headers=self._trace)
+                response = await client.post(self.url, content=body, headers=self._trace)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # a bad URL must not take the prediction down
