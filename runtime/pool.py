@@ -148,19 +148,37 @@ class WorkerPool:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
-        """Start the workers and wait until their setup has finished, failed or timed out."""
+    def spawn(self) -> None:
+        """Start the worker processes now (once); `start` waits for their setup.
+
+        The server calls this before it imports its HTTP side, so that the workers'
+        interpreter start-up, imports and setup run meanwhile.
+        """
+        if self._workers:
+            return
         self._loop = asyncio.get_running_loop()
         self._transport.start(self._loop, self._on_message)
         self.setup = SetupInfo(started_at=_now())
         workers = [WorkerProcess(i) for i in range(self.settings.workers)]
         self._workers = workers
         self._setup_shown = workers[0]  # whose setup output `setup.logs` shows as it comes
-        errors = await asyncio.gather(*(self._start_worker(w) for w in workers))
+        for worker in workers:
+            self._spawn(worker)
+
+    async def start(self) -> None:
+        """Start the workers (unless `spawn` has) and wait until their setup has finished,
+        failed or timed out."""
+        self.spawn()
+        workers = list(self._workers)
+        errors = await asyncio.gather(*(self._await_setup(w) for w in workers))
         self._finish_setup(workers, errors)
 
     async def _start_worker(self, worker: WorkerProcess) -> str | None:
         """Spawn one worker and wait for its setup; the error text, or None."""
+        self._spawn(worker)
+        return await self._await_setup(worker)
+
+    def _spawn(self, worker: WorkerProcess) -> None:
         assert self._loop is not None
         self._by_peer[worker.main_peer] = worker
         self._by_peer[worker.control_peer] = worker
@@ -174,6 +192,9 @@ class WorkerPool:
             )
         finally:
             theirs.close()
+
+    async def _await_setup(self, worker: WorkerProcess) -> str | None:
+        """Wait for a spawned worker's setup; the error text, or None."""
         assert worker.ready_future is not None
         timeout = self.settings.setup_timeout
         try:

@@ -113,12 +113,6 @@ def _event_loop_runner() -> Callable[[Coroutine[Any, Any, int]], int]:
 
 
 async def _serve(settings: Settings) -> int:
-    from granian.constants import Interfaces
-    from granian.server.embed import Server
-
-    from cog.runtime.front import FrontApp
-    from cog.runtime.front.app import SchemaError
-    from cog.runtime.front.health import touch_ready_file
     from cog.runtime.pool import PoolSettings, WorkerPool
 
     pool = WorkerPool(
@@ -132,10 +126,21 @@ async def _serve(settings: Settings) -> int:
             setup_timeout=settings.setup_timeout,
         )
     )
+    # The workers start first: their interpreter start-up, imports and setup run while this
+    # process imports the HTTP server and the front.
+    pool.spawn()
+    from granian.constants import Interfaces
+    from granian.server.embed import Server
+
+    from cog.runtime.front import FrontApp
+    from cog.runtime.front.app import SchemaError
+    from cog.runtime.front.health import touch_ready_file
+
     try:
         app = FrontApp(settings, pool)
     except SchemaError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
+        await pool.shutdown(grace=0)
         return 1
     server = Server(
         app,
@@ -166,10 +171,12 @@ async def _serve(settings: Settings) -> int:
 
     if not _port_free(settings.host, settings.port):
         print(f"ERROR: Port {settings.port} is already in use", file=sys.stderr)
+        await pool.shutdown(grace=0)
         return 1
     server_task = asyncio.ensure_future(server.serve())
     await asyncio.sleep(0)
     if server_task.done():
+        await pool.shutdown(grace=0)
         return _bind_failure(server_task, settings)
 
     async def start_pool() -> None:
