@@ -91,7 +91,10 @@ start_service() {
   fi
   rm -f "$SOCK"
   log "starting podman system service on $SOCK"
-  nohup podman system service --time=0 "unix://$SOCK" >/var/log/cog-podman.log 2>&1 &
+  # Started from / with no stdin: the service outlives this script and whatever folder ran
+  # it (a service whose working folder was deleted fails every container start).
+  (cd / && exec setsid nohup podman system service --time=0 "unix://$SOCK" \
+    </dev/null >/var/log/cog-podman.log 2>&1) &
   for _ in $(seq 100); do
     curl -sf --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1 && return
     sleep 0.1
@@ -120,7 +123,8 @@ start_registry() {
     printf 'auth:\n  htpasswd:\n    realm: cog-test\n    path: %s\n' "$dir/htpasswd" >>"$dir/config.yml"
   fi
   log "starting docker-registry on 127.0.0.1:$port${user:+ (user $user)}"
-  nohup docker-registry serve "$dir/config.yml" >"/var/log/cog-registry-$port.log" 2>&1 &
+  (cd / && exec setsid nohup docker-registry serve "$dir/config.yml" \
+    </dev/null >"/var/log/cog-registry-$port.log" 2>&1) &
   for _ in $(seq 100); do
     curl -s -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null && return
     sleep 0.1

@@ -38,6 +38,9 @@ def start_service(timeout: float = 30.0) -> str:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # A service whose working folder is later deleted fails every container start
+            # ("write child: broken pipe"); / always exists.
+            cwd="/",
         )
     _services.append(proc)
     deadline = time.monotonic() + timeout
