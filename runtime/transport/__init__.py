@@ -9,11 +9,13 @@ Two implementations: ZeroMQ (`zeromq.py`) and plain Unix stream sockets (`unix.p
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import asyncio  # a worker of a sync model never loads it
 
 #: Called on the event loop for every message that arrives: [peer id, header, *payloads].
 OnMessage = Callable[[list[Any]], None]

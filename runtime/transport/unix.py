@@ -8,7 +8,6 @@ with `add_reader`, the worker blocks in `recv` on the thread that owns receiving
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -16,9 +15,12 @@ import socket
 import struct
 import tempfile
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cog.runtime.transport import ChannelClosed, OnMessage
+
+if TYPE_CHECKING:
+    import asyncio
 
 _LEN = struct.Struct("<I")
 _MORE = 0x80000000

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cog.runtime import protocol
 from cog.runtime.transport import ChannelClosed, WorkerChannel
 from cog.runtime.worker.prediction import error_text
+
+if TYPE_CHECKING:
+    import asyncio  # a sync model never loads it
 
 
 class Control:
@@ -72,6 +74,8 @@ class Control:
         try:
             result = self._runner.healthcheck()
             if inspect.isawaitable(result):
+                import asyncio  # only an async healthcheck needs it
+
                 if self._loop is not None and self._loop.is_running():
                     result = asyncio.run_coroutine_threadsafe(_await(result), self._loop).result()
                 else:

@@ -8,20 +8,23 @@ thread while the main thread is busy with user code.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
+import inspect
 import json
 import os
 import signal
 import sys
 import traceback
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cog.runtime import protocol
 from cog.runtime.transport import ChannelClosed, WorkerChannel, finish_worker, worker_channel
 from cog.runtime.worker.capture import FdCapture, LogRouter, RoutedStream
 from cog.runtime.worker.prediction import Reporter, error_text
+
+if TYPE_CHECKING:
+    import asyncio  # loaded for async models only (~20 ms)
 
 _PR_SET_PDEATHSIG = 1
 
@@ -63,11 +66,13 @@ def main(argv: list[str]) -> None:
             warnings.simplefilter("default", DeprecationWarning)
             runner, ready = _setup(settings)
         if runner.is_async:
+            import asyncio
+
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
         if runner.has_setup:
             result = runner.setup()
-            if loop is not None and asyncio.iscoroutine(result):
+            if loop is not None and inspect.iscoroutine(result):
                 loop.run_until_complete(result)  # the loop that will run the predictions
     except BaseException as exc:
         if isinstance(exc, _SetupError):
