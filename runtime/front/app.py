@@ -18,7 +18,7 @@ from cog.runtime.files import FileStore, InputDownloadError, contains_file
 from cog.runtime.front import binary as binary_responses
 from cog.runtime.front import messages
 from cog.runtime.front.health import health_document
-from cog.runtime.front.large_inputs import Held, LargeInputs
+from cog.runtime.front.large_inputs import Held, LargeInputs, check_json_type
 from cog.runtime.front.messages import BadRequest, PredictionRequest, decode_request, encode
 from cog.runtime.front.prediction import TERMINAL, Prediction
 from cog.runtime.front.regions import Regions
@@ -322,7 +322,7 @@ class FrontApp:
                 return b""
             if size > limit:
                 raise BadRequest(413, _too_large(limit))
-        _check_content_type(headers.get("content-type"))
+        check_json_type(headers.get("content-type"))
         try:
             if length is not None:
                 return bytes(await protocol())
@@ -703,23 +703,6 @@ def _accepts_event_stream(accept: str) -> bool:
     """Whether any `Accept` entry's media type is text/event-stream (parameters ignored)."""
     return any(
         part.split(";", 1)[0].strip().lower() == "text/event-stream" for part in accept.split(",")
-    )
-
-
-def _check_content_type(value: str | None) -> None:
-    if value is None:
-        return
-    media = value.split(";", 1)[0].strip().lower()
-    if media == "application/json" or media.endswith("+json"):
-        return
-    raise BadRequest(
-        415,
-        encode(
-            {
-                "detail": f"Unsupported Content-Type {value!r}: request bodies must be JSON "
-                "(Content-Type: application/json)"
-            }
-        ),
     )
 
 

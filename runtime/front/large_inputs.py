@@ -243,7 +243,7 @@ class LargeInputs:
         length = _content_length(headers.get("content-length"))
         if ctype is not None and ctype[:19].lower() == MSGPACK:
             return await self._read_msgpack(protocol, length)
-        _check_json_type(ctype)
+        check_json_type(ctype)
         body = await _read_all(protocol, length, self.max_json_bytes, "JSON")
         if len(body) < self.threshold and b'"$shm"' not in body:
             return decode_request(body), None
@@ -533,7 +533,8 @@ def _content_length(value: str | None) -> int | None:
     return size
 
 
-def _check_json_type(value: str | None) -> None:
+def check_json_type(value: str | None) -> None:
+    """415 for a body that is neither JSON nor msgpack (no Content-Type: JSON)."""
     if value is None:
         return
     media = value.split(";", 1)[0].strip().lower()
