@@ -1,9 +1,9 @@
-from cog import BasePredictor, Input
+from cog import BaseRunner, Input
 
 
-class Predictor(BasePredictor):
+class Runner(BaseRunner):
     def setup(self) -> None:
         self.greeting = "hello"
 
-    def predict(self, text: str = Input(description="Who to greet")) -> str:
+    def run(self, text: str = Input(description="Who to greet")) -> str:
         return f"{self.greeting} {text}"

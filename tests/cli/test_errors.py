@@ -146,7 +146,7 @@ def test_debug_prints_the_dockerfile_and_the_weights_split(project) -> None:
     result = cog("debug", cwd=root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("#syntax=docker/dockerfile:1.4\nFROM python:3.11-slim\n")
-    assert 'ENV COG_PREDICT_TYPE_STUB="predict.py:Predictor"' in result.stdout
+    assert 'ENV COG_PREDICT_TYPE_STUB="predict.py:Runner"' in result.stdout
     (root / "weights").mkdir()
     (root / "weights" / "model.bin").write_bytes(b"\0" * (10 * 1024 * 1024))
     result = cog("debug", "--separate-weights", "--image-name", "me/model:1", cwd=root)
@@ -171,10 +171,10 @@ def test_push_without_an_image_name_says_how(project) -> None:
 def test_debug_carries_the_concurrency_decorator(project) -> None:
     root = project("hello-world")
     (root / "predict.py").write_text(
-        "import cog\nfrom cog import BasePredictor\n\n\n"
-        "class Predictor(BasePredictor):\n"
+        "import cog\nfrom cog import BaseRunner\n\n\n"
+        "class Runner(BaseRunner):\n"
         "    @cog.concurrent(max=4)\n"
-        "    async def predict(self, text: str) -> str:\n"
+        "    async def run(self, text: str) -> str:\n"
         "        return text\n"
     )
     result = cog("debug", cwd=root)
@@ -185,9 +185,9 @@ def test_debug_carries_the_concurrency_decorator(project) -> None:
 def test_a_broken_model_fails_before_anything_starts(project) -> None:
     root = project("hello-world")
     (root / "predict.py").write_text(
-        "from cog import BasePredictor\n\n\n"
-        "class Predictor(BasePredictor):\n"
-        "    def predict(self, text: object) -> str:\n"
+        "from cog import BaseRunner\n\n\n"
+        "class Runner(BaseRunner):\n"
+        "    def run(self, text: object) -> str:\n"
         "        return str(text)\n"
     )
     for args in (("predict", "-i", "text=x"), ("build",)):

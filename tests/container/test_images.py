@@ -37,7 +37,7 @@ def test_labels_hold_the_config_and_the_schema(engine: Engine, hello_image: str)
     labels = engine.image_labels(hello_image)
     assert labels["run.cog.version"] == __version__
     config = json.loads(labels["run.cog.config"])
-    assert config["run"] == "predict.py:Predictor"
+    assert config["run"] == "predict.py:Runner"
     assert config["build"]["python_version"] == "3.11"
     schema = json.loads(labels["run.cog.openapi_schema"])
     assert schema["info"]["version"] == __version__
