@@ -3,7 +3,7 @@
 Both serve copies of the audit fixtures with the same bundled schema. For every request the
 status codes must match and every field of the reference's envelope must be in ours with the
 same value, except the differences pinned in DIFFERENT (each with ours and theirs, so a change
-on either side shows) and the bugs in BUGS (strict xfails).
+on either side shows).
 """
 
 from __future__ import annotations
@@ -150,9 +150,6 @@ DIFFERENT = [
     (Case("put-empty-id", _x(), method="PUT", path="/predictions/"), 405, 404),
 ]
 
-#: Requests where ours is wrong: (case, reason).
-BUGS: list[tuple[Case, str]] = []
-
 
 def _project(root: Path, name: str) -> Path:
     project = root / name
@@ -231,16 +228,6 @@ def test_deliberate_difference(
 ) -> None:
     assert send(ours, case).status_code == our_status
     assert send(reference, case).status_code == their_status
-
-
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=r)) for c, r in BUGS],
-    ids=[c.name for c, _ in BUGS],
-)
-def test_known_bug(ours: ServerProcess, reference: ServerProcess, case: Case) -> None:
-    mine, theirs = send(ours, case), send(reference, case)
-    assert mine.status_code == theirs.status_code, (mine.text, theirs.text)
 
 
 def test_server_still_serves_after_the_sweep(ours: ServerProcess) -> None:
