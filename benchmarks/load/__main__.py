@@ -228,11 +228,11 @@ def run_scenario(
     return result, latencies
 
 
-def _ceiling(concurrencies: list[int], args, when: str) -> dict[str, dict]:
-    print(f"load generator ceiling at {concurrencies} connection(s), {when}", flush=True)
-    results = ceiling.measure(concurrencies, args.duration, args.results)
-    for c in results.values():
-        print(f"  {c['concurrency']}: {c['rps']:.0f} req/s", flush=True)
+def _ceiling(points: list[tuple[int, float]], args, when: str) -> dict[str, dict]:
+    print(f"load generator ceiling and front floors, {when}", flush=True)
+    results = ceiling.measure(points, args.duration, args.results)
+    for key, c in results.items():
+        print(f"  {key}: {c['rps']:.0f} req/s", flush=True)
     return results
 
 
@@ -248,10 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     if not names:
         print("no scenario runs on the chosen server(s)", file=sys.stderr)
         return 2
-    concurrencies = sorted({SCENARIOS[n].concurrency for n in names})
+    points = sorted(
+        {(SCENARIOS[n].concurrency, 0.0) for n in names}
+        | {(SCENARIOS[n].concurrency, SCENARIOS[n].model_await_s) for n in names}
+    )
 
     load_before = os.getloadavg()
-    ceiling_before = _ceiling(concurrencies, args, "before")
+    ceiling_before = _ceiling(points, args, "before")
 
     scenarios: dict[str, Any] = {}
     latencies: dict[str, dict[str, np.ndarray]] = {}
@@ -262,7 +265,17 @@ def main(argv: list[str] | None = None) -> int:
         scenarios[name], latencies[name] = run_scenario(
             scenario, chosen, args, baseline.get(REFERENCE, {}).get("rounds")
         )
-    ceiling_after = _ceiling(concurrencies, args, "after")
+    ceiling_after = _ceiling(points, args, "after")
+    for name in names:
+        sc = SCENARIOS[name]
+        key = ceiling.point_key(sc.concurrency, sc.model_await_s)
+        # Only where the model does nothing but wait is the constant app a fair floor.
+        scenarios[name]["floor"] = (
+            report.floor(scenarios[name], key, [ceiling_before, ceiling_after])
+            if sc.goal.min_rps_ratio is not None
+            else None
+        )
+
     machine_info = machine()
     # Other work on the machine competes with both servers alike; the load shows how much.
     machine_info["load_avg_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}

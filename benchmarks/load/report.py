@@ -129,6 +129,22 @@ def goals(goal: Goal, summary: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def floor(scenario: dict[str, Any], key: str, ceilings: list[dict[str, dict]]) -> dict[str, Any]:
+    """The front floor of a scenario: granian alone (the constant app awaiting what the model
+    awaits) at the same connections, the better of the two measurements, and what ratio to
+    the reference it would make: no server on granian can beat that ratio on this machine."""
+    rps = max(c[key]["rps"] for c in ceilings)
+    ref = (scenario["sides"].get(REFERENCE) or {}).get("summary")
+    this = (scenario["sides"].get(THIS) or {}).get("summary")
+    ref_rps = ref["rps_ok"] if ref else None
+    return {
+        "point": key,
+        "rps": rps,
+        "ratio_to_reference": round(rps / ref_rps, 3) if ref_rps else None,
+        "this_share": round(this["rps_ok"] / rps, 3) if this and this["rps_ok"] else None,
+    }
+
+
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -185,6 +201,24 @@ def markdown(report: dict[str, Any]) -> str:
             f"{_fmt_ratio(r.get('p99_ms'))} | {_fmt_ratio(r.get('cold_start_s'))} | "
             f"{_fmt_ratio(r.get('peak_rss_mib'))} | {g or '-'} |"
         )
+    lines += [
+        "",
+        "Front floor: granian alone (the constant RSGI app, same request and connections,",
+        "awaiting what the model awaits), the better of its two measurements. Its ratio to",
+        "the reference is the best any server on granian could show on this machine.",
+        "",
+        "| scenario | floor req/s | floor / reference | this server / floor | rps goal |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for name, sc in report["scenarios"].items():
+        f = sc.get("floor")
+        if not f:
+            continue
+        want = (sc["goals"].get("rps_ratio") or {}).get("want", "-")
+        ratio = f["ratio_to_reference"]
+        lines.append(
+            f"| {name} | {_fmt(f['rps'])} | {_fmt(ratio, 'x')} | {_fmt(f['this_share'])} | {want} |"
+        )
     lines += ["", "Load generator ceiling (wrk against a constant granian RSGI app, same request):"]
     for when, ceiling in report["load_generator"]["ceiling"].items():
         lines.append(
@@ -193,6 +227,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{c['rps']:.0f} req/s at {c['concurrency']} connection(s) "
                 f"(wrk used {c['generator_cpu_share']:.2f} cores)"
                 for c in ceiling.values()
+                if not c.get("await_ms")
             )
             + ";"
         )

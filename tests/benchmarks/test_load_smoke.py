@@ -92,10 +92,12 @@ def test_report_json_structure(results: Path) -> None:
     assert doc["load_generator"]["tool"].startswith("wrk")
     assert set(doc["load_generator"]["ceiling"]) == {"before", "after"}
     for ceiling in doc["load_generator"]["ceiling"].values():
-        assert set(ceiling) == {"1", "32"}
+        # the generator's ceilings, and async-c32's front floor (the app awaits 5 ms too)
+        assert set(ceiling) == {"1", "32", "32+5ms"}
         for c in ceiling.values():
-            assert set(c) == {"concurrency", "rps", "p50_ms", "generator_cpu_share"}
+            assert set(c) == {"concurrency", "await_ms", "rps", "p50_ms", "generator_cpu_share"}
             assert c["rps"] > 0
+        assert ceiling["32+5ms"]["await_ms"] == 5 and ceiling["32"]["await_ms"] == 0
     assert set(doc["servers"]) == {"cogpy", "reference"}
     assert set(doc["revision"]) == {"commit", "dirty"}
     assert set(doc["scenarios"]) == SCENARIOS
@@ -108,7 +110,14 @@ def test_report_json_structure(results: Path) -> None:
             "ratios",
             "ratio_denominator",
             "goals",
+            "floor",
         }
+        if sc["goals"].get("rps_ratio"):
+            floor = sc["floor"]
+            assert floor["rps"] > 0 and floor["ratio_to_reference"] > 0, name
+            assert floor["point"] == ("32+5ms" if name == "async-c32" else "1"), name
+        else:
+            assert sc["floor"] is None, name
         if name in THIS_ONLY:
             assert set(sc["sides"]) == {"cogpy"}, name
         else:
@@ -153,6 +162,7 @@ def test_markdown_table(results: Path) -> None:
     for name, baseline in THIS_ONLY.items():
         assert f"| {name} (vs reference on {baseline}) |" in md
     assert "Load generator ceiling" in md
+    assert "| null-c1 | " in md.split("Front floor")[1]
 
 
 def test_plot_and_raw_latencies(results: Path) -> None:
