@@ -58,6 +58,8 @@ def _npy() -> ModuleType:
 SHM_DIR = "/dev/shm"
 #: Default pool: enough for a few 64 MiB inputs in flight.
 DEFAULT_POOL_SIZE = 256 << 20
+#: Block alignment, and that of the copies made for unaligned views (numpy's own choice).
+ALIGNMENT = 64
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 _ANNOUNCE = struct.Struct("<QQ")
 
@@ -176,15 +178,38 @@ class Descriptor(msgspec.Struct, array_like=True, frozen=True):
 
 
 def _view(buf: Any, desc: Descriptor, readonly: bool) -> Any:
-    if desc.order == "F" and desc.shape is not None:
-        # A Fortran-order array is the transpose of the C-order array of the reversed shape.
-        array = _slab().array_view(
-            buf, desc.offset, desc.length, desc.dtype, desc.shape[::-1], readonly
-        )
-        return array.T
+    """The descriptor's array over `buf` (shared pages), or an aligned copy of it.
+
+    A view whose data numpy sees as unaligned (a second array of a msgpack body, a
+    region range at an odd offset) would take numpy's slow unaligned loops, can give
+    reductions that differ in the last bits from the same array at an aligned address,
+    and is refused by some libraries: such an array is copied to a 64-byte aligned place.
+    Aligned views (the usual case) are returned as they are, without a copy.
+    """
     if desc.order not in ("C", "F"):
         raise _slab().SlabError(f"order must be 'C' or 'F', not {desc.order!r}")
-    return _slab().array_view(buf, desc.offset, desc.length, desc.dtype, desc.shape, readonly)
+    # A Fortran-order array is the transpose of the C-order array of the reversed shape.
+    fortran = desc.order == "F" and desc.shape is not None
+    shape = desc.shape[::-1] if fortran and desc.shape is not None else desc.shape
+    array = _slab().array_view(buf, desc.offset, desc.length, desc.dtype, shape, readonly)
+    if fortran:
+        array = array.T
+    if desc.dtype is None or array.flags.aligned:
+        return array
+    return _aligned_copy(array, "F" if desc.order == "F" else "C", readonly)
+
+
+def _aligned_copy(array: Any, order: str, readonly: bool) -> Any:
+    """A copy of `array` whose data starts at a 64-byte aligned address, in `order`."""
+    import numpy as np
+
+    raw = np.empty(array.nbytes + ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    out = raw[start : start + array.nbytes].view(array.dtype).reshape(array.shape, order=order)
+    out[...] = array
+    if readonly:
+        out.flags.writeable = False
+    return out
 
 
 class Slab:
@@ -199,7 +224,7 @@ class Slab:
         *,
         segment_size: int | None = None,
         max_size: int | None = None,
-        alignment: int = 64,
+        alignment: int = ALIGNMENT,
     ) -> None:
         self.segment_size = segment_size or size
         self.max_size = max_size if max_size is not None else 4 * size

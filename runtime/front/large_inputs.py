@@ -31,6 +31,7 @@ import msgspec
 from cog._native.select import native
 from cog.runtime.front import messages
 from cog.runtime.front.messages import BadRequest, PredictionRequest, decode_request, encode
+from cog.runtime.front.msgpack_scan import first_large_bin
 from cog.runtime.front.regions import RefError, Regions, is_ref
 from cog.runtime.protocol import slab_ext
 from cog.shm import Block, Descriptor, Slab, SlabFull
@@ -39,6 +40,11 @@ if TYPE_CHECKING:
     from cog.runtime.settings import Settings
 
 MSGPACK = "application/msgpack"
+#: Where a msgpack body's first large array payload is placed: a multiple of this in its
+#: segment (numpy's own alignment for array data; a `.npy` header keeps it).
+ALIGN = 64
+#: How much of a msgpack body's start is held back to find that payload.
+SCAN_LIMIT = 128 << 10
 #: Stands for a placed value while the schema is checked (a string every file and ndarray
 #: input accepts).
 PLACEHOLDER = "data:,"
@@ -264,17 +270,21 @@ class LargeInputs:
         held = Held(self.slab)
         block = None
         if length >= self.threshold:
-            try:
-                block = self.slab.alloc(length)
-            except SlabFull:
-                block = None  # read into memory; values then travel inline
+            block = self._body_block(length)  # None: read into memory, values travel inline
         try:
             if block is None:
                 source: Any = await _read_all(protocol, length, self.max_binary_bytes, "msgpack")
             else:
                 held.blocks.append(block)
-                await _read_into(protocol, self.slab.buffer(block), length)
-                source = self.slab.buffer(block)
+                target = self.slab.buffer(block)
+                find = None
+                arrays = self.fields().arrays
+                if block.length >= length + ALIGN and arrays:
+                    find = functools.partial(
+                        first_large_bin, threshold=self.threshold, names=arrays
+                    )
+                start = await _read_placed(protocol, target, length, block.offset, find)
+                source = target[start : start + length]
             request = self._decode_msgpack(source, block, held)
         except BaseException:
             held.release()
@@ -283,6 +293,16 @@ class LargeInputs:
             held.release()
             return request, None
         return request, held
+
+    def _body_block(self, length: int) -> Block | None:
+        """A block for a msgpack body, with `ALIGN` bytes of slack to shift it by (see
+        `_read_placed`) when the slab has room for them."""
+        for size in (length + ALIGN, length):
+            try:
+                return self.slab.alloc(size)
+            except SlabFull:
+                pass
+        return None
 
     def _decode_msgpack(self, source: Any, block: Block | None, held: Held) -> PredictionRequest:
         try:
@@ -613,3 +633,74 @@ async def _read_into(protocol: Any, target: memoryview, length: int) -> None:
         raise _truncated(pos, length) from None
     if pos != length:
         raise _truncated(pos, length)
+
+
+async def _read_placed(
+    protocol: Any,
+    target: memoryview,
+    length: int,
+    base: int,
+    find: Callable[[Any], int | None] | None,
+) -> int:
+    """Stream a msgpack body into `target` (its block, at `base` in the segment) and say
+    where in `target` it starts: 0, or the shift (below `ALIGN`) that puts the first large
+    array payload on an `ALIGN` boundary of the segment, so that the model gets it aligned
+    without a copy.
+
+    The first chunks are held until `find` locates the payload in them (it is usually in
+    the first), or `SCAN_LIMIT` bytes have come without it (then the shift is 0); they are
+    then written at the shift, and the rest follows them. Without `find`, `_read_into`.
+    """
+    if find is None:
+        await _read_into(protocol, target, length)
+        return 0
+    pos = 0
+    shift: int | None = None
+    held: list[Any] = []
+    head = bytearray()
+    try:
+        async for chunk in protocol:
+            n = len(chunk)
+            if pos + n > length:
+                raise BadRequest(
+                    400,
+                    encode(
+                        {"detail": f"the request body is longer than its Content-Length {length}"}
+                    ),
+                )
+            if shift is None:
+                held.append(chunk)
+                if len(held) == 1:
+                    prefix = chunk  # scanned where it lies: no copy for the usual case
+                else:
+                    if not head:
+                        head += held[0][:SCAN_LIMIT]
+                    head += chunk[: SCAN_LIMIT - len(head)]
+                    prefix = head
+                found = find(prefix)
+                if found is not None:
+                    shift = -(base + found) % ALIGN
+                elif pos + n >= SCAN_LIMIT:
+                    shift = 0
+                if shift is not None:
+                    _write_at(target, shift, held)
+                    held = []
+            else:
+                target[shift + pos : shift + pos + n] = chunk
+            pos += n
+    except BadRequest:
+        raise
+    except Exception:
+        raise _truncated(pos, length) from None
+    if pos != length:
+        raise _truncated(pos, length)
+    if shift is None:  # a body shorter than the scan, without a large array
+        shift = 0
+        _write_at(target, shift, held)
+    return shift
+
+
+def _write_at(target: memoryview, at: int, chunks: list[Any]) -> None:
+    for chunk in chunks:
+        target[at : at + len(chunk)] = chunk
+        at += len(chunk)
