@@ -25,6 +25,7 @@ import numpy as np
 from benchmarks.load import ceiling, loadgen, plot, report
 from benchmarks.load.scenarios import SCENARIOS, Scenario
 from benchmarks.load.servers import (
+    FLOOR,
     REFERENCE,
     THIS,
     RunningServer,
@@ -165,11 +166,19 @@ def _summary(error: str) -> str:
 
 
 def run_scenario(
-    scenario: Scenario, chosen: dict[str, Side], args, baseline: list[dict] | None = None
+    scenario: Scenario,
+    chosen: dict[str, Side],
+    args,
+    baseline: list[dict] | None = None,
+    floor: Side | None = None,
 ) -> tuple[dict, dict]:
     """Runs the scenario on each chosen server it runs on. `baseline` is the reference's
-    rounds of the scenario's ratio baseline, the denominator when the reference is not run."""
+    rounds of the scenario's ratio baseline, the denominator when the reference is not run.
+    `floor`, the design floor, takes its turn in the rounds where the scenario has a
+    throughput goal and this server runs."""
     chosen = {n: side for n, side in chosen.items() if n in scenario.servers}
+    if floor is not None and THIS in chosen and scenario.goal.min_rps_ratio is not None:
+        chosen[FLOOR] = floor
     project = prepare_project(scenario, args.results / "projects")
     request_file = args.results / "requests" / f"{scenario.name}.request"
     loadgen.write_request(scenario.request(), request_file)
@@ -224,6 +233,7 @@ def run_scenario(
         result["ratios"] = report.ratios(rounds[THIS], baseline)
         result["ratio_denominator"] = f"{REFERENCE} on {scenario.ratio_baseline}"
     result["goals"] = report.goals(scenario.goal, result)
+    result["design_floor"] = report.design_floor(rounds, measured)
     latencies = {name: np.concatenate(v) if v else np.empty(0) for name, v in lat.items()}
     return result, latencies
 
@@ -263,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenario {name}: {scenario.description}", flush=True)
         baseline = scenarios.get(scenario.ratio_baseline or "", {}).get("sides", {})
         scenarios[name], latencies[name] = run_scenario(
-            scenario, chosen, args, baseline.get(REFERENCE, {}).get("rounds")
+            scenario, chosen, args, baseline.get(REFERENCE, {}).get("rounds"), all_sides[FLOOR]
         )
     ceiling_after = _ceiling(points, args, "after")
     for name in names:

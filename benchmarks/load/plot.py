@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-COLORS = {"cogpy": "tab:blue", "reference": "tab:orange"}
+COLORS = {"cogpy": "tab:blue", "reference": "tab:orange", "floor": "tab:gray"}
 
 
 def latency_png(latencies: dict[str, dict[str, np.ndarray]], path: Path, title: str) -> None:

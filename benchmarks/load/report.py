@@ -11,7 +11,7 @@ import numpy as np
 
 from benchmarks.load.loadgen import LoadResult
 from benchmarks.load.scenarios import Goal
-from benchmarks.load.servers import REFERENCE, THIS
+from benchmarks.load.servers import FLOOR, REFERENCE, THIS
 
 #: Round figures compared between the two sides, and whether higher is better.
 METRICS = {
@@ -135,13 +135,26 @@ def floor(scenario: dict[str, Any], key: str, ceilings: list[dict[str, dict]]) -
     the reference it would make: no server on granian can beat that ratio on this machine."""
     rps = max(c[key]["rps"] for c in ceilings)
     ref = (scenario["sides"].get(REFERENCE) or {}).get("summary")
-    this = (scenario["sides"].get(THIS) or {}).get("summary")
     ref_rps = ref["rps_ok"] if ref else None
     return {
         "point": key,
         "rps": rps,
         "ratio_to_reference": round(rps / ref_rps, 3) if ref_rps else None,
-        "this_share": round(this["rps_ok"] / rps, 3) if this and this["rps_ok"] else None,
+    }
+
+
+def design_floor(rounds: dict[str, list[dict[str, Any]]], measured: set[str]) -> dict | None:
+    """Successful req/s of the design floor against the reference, and of this server
+    against the floor (rounds paired by index): what the front's own logic costs."""
+    if FLOOR not in measured:
+        return None
+    return {
+        "floor_vs_reference": (
+            ratios(rounds[FLOOR], rounds[REFERENCE])["rps_ok"] if REFERENCE in measured else None
+        ),
+        "this_vs_floor": ratios(rounds[THIS], rounds[FLOOR])["rps_ok"]
+        if THIS in measured
+        else None,
     }
 
 
@@ -203,12 +216,15 @@ def markdown(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "Front floor: granian alone (the constant RSGI app, same request and connections,",
-        "awaiting what the model awaits), the better of its two measurements. Its ratio to",
-        "the reference is the best any server on granian could show on this machine.",
+        "Floors. Front floor: granian alone (the constant RSGI app, same request and",
+        "connections, awaiting what the model awaits), the better of its two measurements;",
+        "its ratio to the reference is the best any server on granian could show on this",
+        "machine. Design floor: granian and this project's worker pool with no front logic",
+        "(benchmarks/load/pool_floor.py), in the same alternating rounds; median (min-max).",
         "",
-        "| scenario | floor req/s | floor / reference | this server / floor | rps goal |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| scenario | front floor req/s | front floor / reference | design floor / reference "
+        "| this server / design floor | rps goal |",
+        "| --- | ---: | ---: | --- | --- | --- |",
     ]
     for name, sc in report["scenarios"].items():
         f = sc.get("floor")
@@ -216,8 +232,11 @@ def markdown(report: dict[str, Any]) -> str:
             continue
         want = (sc["goals"].get("rps_ratio") or {}).get("want", "-")
         ratio = f["ratio_to_reference"]
+        d = sc.get("design_floor") or {}
         lines.append(
-            f"| {name} | {_fmt(f['rps'])} | {_fmt(ratio, 'x')} | {_fmt(f['this_share'])} | {want} |"
+            f"| {name} | {_fmt(f['rps'])} | {_fmt(ratio, 'x')} | "
+            f"{_fmt_ratio(d.get('floor_vs_reference'))} | {_fmt_ratio(d.get('this_vs_floor'))} | "
+            f"{want} |"
         )
     lines += ["", "Load generator ceiling (wrk against a constant granian RSGI app, same request):"]
     for when, ceiling in report["load_generator"]["ceiling"].items():

@@ -26,6 +26,10 @@ from benchmarks.reference import SERVER_REFERENCE, reference_python
 
 THIS = "cogpy"
 REFERENCE = "reference"
+#: The design floor (pool_floor.py): measured beside this server where a scenario has a
+#: throughput goal.
+FLOOR = "floor"
+REPO = Path(__file__).resolve().parents[2]
 
 
 class ServerError(RuntimeError):
@@ -39,6 +43,7 @@ class Side:
     name: str
     python: Path
     label: str
+    module: str = "cog.server.http"  # run with `python -m`
 
 
 def sides() -> dict[str, Side]:
@@ -49,6 +54,12 @@ def sides() -> dict[str, Side]:
             REFERENCE,
             reference_python(SERVER_REFERENCE),
             f"cog {SERVER_REFERENCE} + coglet {SERVER_REFERENCE}",
+        ),
+        FLOOR: Side(
+            FLOOR,
+            Path(sys.executable),
+            "design floor: granian + this project's worker pool, no front logic",
+            "benchmarks.load.pool_floor",
         ),
     }
 
@@ -112,10 +123,11 @@ class RunningServer:
         env = dict(os.environ)
         env.pop("COG_NATIVE", None)
         env.update(scenario.env)
-        if scenario.numpy:
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(project / NUMPY_DIR), env.get("PYTHONPATH", "")) if p
-            )
+        paths = [str(project / NUMPY_DIR)] if scenario.numpy else []
+        if side.module.startswith("benchmarks."):
+            paths.append(str(REPO))
+        if paths:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (*paths, env.get("PYTHONPATH")) if p)
         env.update(
             {
                 "COG_PREDICT_TYPE_STUB": "predict.py:Predictor",
@@ -129,7 +141,7 @@ class RunningServer:
         self._log_file = open(log, "wb")
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [str(side.python), "-m", "cog.server.http", "--host", "127.0.0.1"],
+            [str(side.python), "-m", side.module, "--host", "127.0.0.1"],
             cwd=project,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -54,6 +54,8 @@ SCENARIOS = {
 }
 #: Scenarios the reference cannot take, and the scenario whose reference rounds stand in.
 THIS_ONLY = {"array-4mib-msgpack": "array-4mib-json"}
+#: Scenarios with a throughput goal: the front and design floors are measured for them.
+RPS_GOALS = {"null-c1", "async-c32"}
 
 pytestmark = [
     pytest.mark.reference,
@@ -111,17 +113,26 @@ def test_report_json_structure(results: Path) -> None:
             "ratio_denominator",
             "goals",
             "floor",
+            "design_floor",
         }
-        if sc["goals"].get("rps_ratio"):
-            floor = sc["floor"]
-            assert floor["rps"] > 0 and floor["ratio_to_reference"] > 0, name
-            assert floor["point"] == ("32+5ms" if name == "async-c32" else "1"), name
+        if name in RPS_GOALS:
+            assert "rps_ratio" in sc["goals"], name
+            front = sc["floor"]
+            assert front["rps"] > 0 and front["ratio_to_reference"] > 0, name
+            assert front["point"] == ("32+5ms" if name == "async-c32" else "1"), name
+            design = sc["design_floor"]
+            assert design["floor_vs_reference"]["median"] > 0, name
+            assert design["this_vs_floor"]["median"] > 0, name
+            assert "error" not in sc["sides"]["floor"], sc["sides"]["floor"].get("error")
         else:
-            assert sc["floor"] is None, name
+            assert "rps_ratio" not in sc["goals"], name
+            assert sc["floor"] is None and sc["design_floor"] is None, name
+        # the design floor takes its turn where there is a throughput goal
+        floor = {"floor"} if name in RPS_GOALS else set()
         if name in THIS_ONLY:
-            assert set(sc["sides"]) == {"cogpy"}, name
+            assert set(sc["sides"]) == {"cogpy"} | floor, name
         else:
-            assert set(sc["sides"]) == {"cogpy", "reference"}, name
+            assert set(sc["sides"]) == {"cogpy", "reference"} | floor, name
             # The reference is installed and must always be measured.
             ref = sc["sides"]["reference"]
             assert "error" not in ref, ref.get("error")
@@ -162,7 +173,10 @@ def test_markdown_table(results: Path) -> None:
     for name, baseline in THIS_ONLY.items():
         assert f"| {name} (vs reference on {baseline}) |" in md
     assert "Load generator ceiling" in md
-    assert "| null-c1 | " in md.split("Front floor")[1]
+    floors = md.split("Front floor")[1]
+    for name in RPS_GOALS:
+        assert f"| {name} | floor |" in md
+        assert f"| {name} | " in floors
 
 
 def test_plot_and_raw_latencies(results: Path) -> None:
