@@ -34,15 +34,12 @@ from cog.runtime.front.messages import BadRequest, PredictionRequest, decode_req
 from cog.runtime.front.msgpack_scan import first_large_bin
 from cog.runtime.front.regions import RefError, Regions, is_ref
 from cog.runtime.protocol import slab_ext
-from cog.shm import Block, Descriptor, Slab, SlabFull
+from cog.shm import ALIGNMENT, Block, Descriptor, Slab, SlabFull
 
 if TYPE_CHECKING:
     from cog.runtime.settings import Settings
 
 MSGPACK = "application/msgpack"
-#: Where a msgpack body's first large array payload is placed: a multiple of this in its
-#: segment (numpy's own alignment for array data; a `.npy` header keeps it).
-ALIGN = 64
 #: How much of a msgpack body's start is held back to find that payload.
 SCAN_LIMIT = 128 << 10
 #: Stands for a placed value while the schema is checked (a string every file and ndarray
@@ -279,7 +276,7 @@ class LargeInputs:
                 target = self.slab.buffer(block)
                 find = None
                 arrays = self.fields().arrays
-                if block.length >= length + ALIGN and arrays:
+                if block.length >= length + ALIGNMENT and arrays:
                     find = functools.partial(
                         first_large_bin, threshold=self.threshold, names=arrays
                     )
@@ -295,9 +292,9 @@ class LargeInputs:
         return request, held
 
     def _body_block(self, length: int) -> Block | None:
-        """A block for a msgpack body, with `ALIGN` bytes of slack to shift it by (see
+        """A block for a msgpack body, with `ALIGNMENT` bytes of slack to shift it by (see
         `_read_placed`) when the slab has room for them."""
-        for size in (length + ALIGN, length):
+        for size in (length + ALIGNMENT, length):
             try:
                 return self.slab.alloc(size)
             except SlabFull:
@@ -643,8 +640,8 @@ async def _read_placed(
     find: Callable[[Any], int | None] | None,
 ) -> int:
     """Stream a msgpack body into `target` (its block, at `base` in the segment) and say
-    where in `target` it starts: 0, or the shift (below `ALIGN`) that puts the first large
-    array payload on an `ALIGN` boundary of the segment, so that the model gets it aligned
+    where in `target` it starts: 0, or the shift (below `ALIGNMENT`) that puts the first large
+    array payload on an `ALIGNMENT` boundary of the segment, so that the model gets it aligned
     without a copy.
 
     The first chunks are held until `find` locates the payload in them (it is usually in
@@ -679,7 +676,7 @@ async def _read_placed(
                     prefix = head
                 found = find(prefix)
                 if found is not None:
-                    shift = -(base + found) % ALIGN
+                    shift = -(base + found) % ALIGNMENT
                 elif pos + n >= SCAN_LIMIT:
                     shift = 0
                 if shift is not None:
