@@ -48,7 +48,10 @@ class WorkerChannel(Protocol):
 
     wait_fds: tuple[int, ...]
 
-    def send(self, header: Any) -> None: ...
+    def send(self, header: Any, interruptible: bool = True) -> None:
+        """`interruptible=False`: no cancel signal can raise in this thread any more (the
+        run is over), so the send need not hold it back."""
+        ...
 
     def recv(self) -> list[Any]: ...
 

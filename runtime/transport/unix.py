@@ -189,8 +189,9 @@ class UnixFront:
 
 class UnixChannel:
     """A worker's connection. Sends are whole messages under a lock (SIGUSR1, the sync
-    cancel signal, is held back meanwhile so it cannot cut a message in two); receiving
-    belongs to one thread."""
+    cancel signal, is held back meanwhile so it cannot cut a message in two, unless the
+    sender says no cancel can raise any more: two system calls less); receiving belongs
+    to one thread."""
 
     def __init__(self, address: str, peer: bytes) -> None:
         path = address.removeprefix("unix://")
@@ -208,9 +209,9 @@ class UnixChannel:
         self.wait_fds: tuple[int, ...] = (sock.fileno(),)
         sock.sendall(_encode((peer,)))
 
-    def send(self, header: Any) -> None:
+    def send(self, header: Any, interruptible: bool = True) -> None:
         data = _LEN.pack(len(header)) + header
-        on_main = threading.get_ident() == self._main
+        on_main = interruptible and threading.get_ident() == self._main
         with self._lock:
             if self._closed:
                 raise ChannelClosed()

@@ -114,7 +114,7 @@ class ZmqChannel:
         self._wake = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self.wait_fds: tuple[int, ...] = (cast(int, sock.getsockopt(zmq.FD)), self._wake)
 
-    def send(self, header: Any) -> None:
+    def send(self, header: Any, interruptible: bool = True) -> None:
         sock = self._sock
         with self._lock:
             if sock.closed:

@@ -72,7 +72,7 @@ class Reporter:
             error = _INT_RANGE if isinstance(exc, OverflowError) else error_text(exc)
             body = protocol.Done("failed", None, error, {}, is_iterator, predict_time)
             frame = self._encode(protocol.DONE, tag, body)
-        self._send(frame)
+        self._send(frame, interruptible=False)  # the run is over: no cancel can raise now
 
     def encode(self, value: Any, binary: bool = False) -> Any:
         """The output tree for the wire; `binary`: arrays as `.npy` payloads, not lists."""
