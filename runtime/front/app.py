@@ -256,7 +256,9 @@ class FrontApp:
         webhook_events = _events_filter(request)
         binary = accept is not None and binary_responses.accepts_msgpack(accept)
 
-        slot = await self._acquire(protocol)
+        slot = self.pool.acquire()  # a free slot at once: no coroutine for the common case
+        if slot is None:
+            slot = await self._acquire(protocol)
         if slot is None:
             raise BadRequest(409, messages.AT_CAPACITY)
         if prediction_id and prediction_id in self.registry.in_flight:
@@ -361,6 +363,8 @@ class FrontApp:
     # ------------------------------------------------------------------ slots
 
     async def _acquire(self, protocol: Any) -> Slot | None:
+        """Every slot was busy: reclaim one from a hung-up client, or wait in the opt-in
+        queue; None means 409."""
         slot = self.pool.acquire()
         if slot is not None:
             return slot
@@ -512,7 +516,8 @@ class FrontApp:
                 f"Prediction exceeded its time limit of {self.settings.predict_timeout:g} s "
                 "(COG_PREDICT_TIMEOUT)"
             )
-        await prediction.outputs_published()
+        if prediction.publishing:
+            await prediction.outputs_published()
         if outcome.is_iterator:
             output: Any = list(prediction.outputs)
         else:

@@ -179,6 +179,11 @@ class Prediction:
         if self.webhook is not None:
             self.webhook.send("output", self.body)
 
+    @property
+    def publishing(self) -> bool:
+        """Whether yielded items' files are still being published."""
+        return self._output_chain is not None
+
     async def outputs_published(self) -> None:
         """Wait until every yielded item's files are published."""
         while self._output_chain is not None:
