@@ -29,10 +29,13 @@ def run(args: argparse.Namespace) -> int:
     server.start()
     info(f"Serving at http://{'localhost' if args.host == '127.0.0.1' else args.host}:{args.port}")
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
+    def on_stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+    # Both explicitly: a process started in the background of a non-interactive shell
+    # inherits SIGINT ignored, and Ctrl-C (or `kill -INT`) must still stop the server.
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGTERM, on_stop)
     try:
         while server.alive():
             time.sleep(0.2)

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 
+import pytest
 import requests
 
 from tests.cli.conftest import COG, cog
@@ -151,7 +152,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_local_answers_http_and_exits_cleanly_on_ctrl_c(project) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# A process started in the background of a non-interactive shell inherits SIGINT ignored;
+# `kill -INT` must stop the server all the same.
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["default", "inherited-ignored"])
+def test_serve_local_answers_http_and_exits_cleanly_on_ctrl_c(project, sigint_ignored) -> None:
     port = _free_port()
     env = dict(os.environ, NO_COLOR="1")
     proc = subprocess.Popen(
@@ -161,6 +169,7 @@ def test_serve_local_answers_http_and_exits_cleanly_on_ctrl_c(project) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
     )
     try:
         base = f"http://127.0.0.1:{port}"
