@@ -12,10 +12,10 @@ import asyncio
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from benchmarks.load.pool_floor import NoSink
 from cog.runtime.pool import PoolSettings, WorkerPool
 from cog.runtime.transport import TRANSPORTS
 
@@ -34,20 +34,6 @@ NULL_MODEL = textwrap.dedent(
             return text
     """
 )
-
-
-class _NullSink:
-    def on_started(self) -> None:
-        pass
-
-    def on_log(self, source: str, data: str) -> None:
-        pass
-
-    def on_output(self, item: Any) -> None:
-        pass
-
-    def on_metric(self, name: str, value: Any, mode: str) -> None:
-        pass
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -80,7 +66,7 @@ def pool_and_loop(
 
 def test_pool_roundtrip(benchmark, pool_and_loop):
     pool, loop = pool_and_loop
-    sink = _NullSink()
+    sink = NoSink()
     inputs = {"text": "hello"}
 
     async def batch() -> None:

@@ -31,7 +31,9 @@ class _Envelope(msgspec.Struct):
     input: dict[str, Any] = {}
 
 
-class _NoSink:
+class NoSink:
+    """A `PredictionSink` that keeps nothing: the floor answers only the outcome."""
+
     def on_started(self) -> None:
         pass
 
@@ -64,7 +66,7 @@ async def serve(host: str, port: int) -> None:
     decode = msgspec.json.Decoder(_Envelope).decode
     encode = msgspec.json.Encoder().encode
     ids = itertools.count(1)
-    sink = _NoSink()
+    sink = NoSink()
 
     async def app(scope: Any, proto: Any) -> None:
         if scope.proto != "http":

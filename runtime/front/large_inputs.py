@@ -609,6 +609,12 @@ async def _read_all(protocol: Any, length: int | None, limit: int, kind: str) ->
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+def _too_long(length: int) -> BadRequest:
+    return BadRequest(
+        400, encode({"detail": f"the request body is longer than its Content-Length {length}"})
+    )
+
+
 async def _read_into(protocol: Any, target: memoryview, length: int) -> None:
     """Stream the body into `target` (a slab block): the one copy a binary body costs."""
     pos = 0
@@ -616,12 +622,7 @@ async def _read_into(protocol: Any, target: memoryview, length: int) -> None:
         async for chunk in protocol:
             n = len(chunk)
             if pos + n > length:
-                raise BadRequest(
-                    400,
-                    encode(
-                        {"detail": f"the request body is longer than its Content-Length {length}"}
-                    ),
-                )
+                raise _too_long(length)
             target[pos : pos + n] = chunk
             pos += n
     except BadRequest:
@@ -659,12 +660,7 @@ async def _read_placed(
         async for chunk in protocol:
             n = len(chunk)
             if pos + n > length:
-                raise BadRequest(
-                    400,
-                    encode(
-                        {"detail": f"the request body is longer than its Content-Length {length}"}
-                    ),
-                )
+                raise _too_long(length)
             if shift is None:
                 held.append(chunk)
                 if len(held) == 1:
