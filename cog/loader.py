@@ -229,10 +229,29 @@ def _select_method(cls: type, name: str, mode: Mode, *, warn: bool = True) -> st
     if not defines_run and not defines_predict:
         raise LoadError(f"run or predict method not found: {name}")
     if warn and defines_predict:
-        warnings.warn(
-            f"{name}.predict() is deprecated; use run() instead", DeprecationWarning, stacklevel=5
+        _warn_at(
+            _unwrap(cls.predict),  # type: ignore[attr-defined]
+            f"{name}.predict() is deprecated; use run() instead",
+            DeprecationWarning,
         )
     return "run" if defines_run else "predict"
+
+
+def _warn_at(obj: Any, message: str, category: type[Warning]) -> None:
+    """Warn at the user's definition of `obj` (its file and line), which is what the notice
+    is about, rather than at a line inside the runtime that loaded it."""
+    code = getattr(obj, "__code__", None)
+    try:
+        if code is not None:
+            filename, lineno = code.co_filename, code.co_firstlineno
+        else:
+            filename, lineno = inspect.getsourcefile(obj) or "", inspect.getsourcelines(obj)[1]
+    except (OSError, TypeError):
+        filename = ""
+    if not filename:
+        warnings.warn(message, category, stacklevel=3)
+        return
+    warnings.warn_explicit(message, category, filename, lineno)
 
 
 def _load_class(
@@ -241,9 +260,7 @@ def _load_class(
     method_name = _select_method(cls, name, mode)
     klass: Any = cls
     if any(base is BasePredictor for base in inspect.getmro(cls)[1:]):
-        warnings.warn(
-            "BasePredictor is deprecated; use BaseRunner instead", DeprecationWarning, stacklevel=4
-        )
+        _warn_at(cls, "BasePredictor is deprecated; use BaseRunner instead", DeprecationWarning)
     raw_method = getattr(cls, method_name)
     method_fn = _unwrap(raw_method)
     _check_method(method_fn, method_name, is_method=True)
