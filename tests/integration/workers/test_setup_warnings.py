@@ -14,5 +14,7 @@ def test_deprecated_predictor_api_is_reported_in_setup_logs(project):
             logs = pool.setup.logs
             assert "DeprecationWarning: BasePredictor is deprecated" in logs, logs
             assert "predict() is deprecated; use run() instead" in logs, logs
+            # each notice names the user's file, not the runtime line that loaded it
+            assert "basic.py:" in logs and "runtime/" not in logs, logs
 
     asyncio.run(body())
